@@ -1,0 +1,239 @@
+//! Storage: the traits every backend implements, and the records they keep.
+//!
+//! Every method is one atomic step. Check-and-consume operations (taking a ticket, redeeming a
+//! code, rotating a refresh token) are single methods so a backend can make them conditional
+//! updates: N parallel attempts yield exactly one success. Secret values never reach this layer,
+//! only their keyed hashes ([`SecretHash`]).
+//!
+//! The shared test suite (feature `testsuite`) runs against every backend.
+
+use async_trait::async_trait;
+use castellan_core::model::{Client, Service};
+use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord};
+use castellan_core::secret::SecretHash;
+
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (API key, client ID, client ID alias) is already taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed (I/O, corruption, unreachable database).
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A service owner: the account that manages services.
+#[derive(Clone, Debug)]
+pub struct OwnerRecord {
+    pub api_key: i64,
+    pub secret_hash: SecretHash,
+    pub number: i32,
+}
+
+/// A service with its hashed API secret. `service.api_secret` is always `None` here.
+#[derive(Clone, Debug)]
+pub struct ServiceRecord {
+    pub owner_api_key: i64,
+    pub secret_hash: SecretHash,
+    /// `service.api_key` is the key; `service.number` is assigned by the store on create.
+    pub service: Service,
+}
+
+/// A client with its sealed (encrypted) secret. `client.client_secret` is always `None` here.
+#[derive(Clone, Debug)]
+pub struct ClientRecord {
+    pub service_api_key: i64,
+    pub sealed_secret: String,
+    /// `client.client_id` is the key; `client.number` is assigned by the store on create.
+    pub client: Client,
+}
+
+/// A ticket taken out of storage.
+#[derive(Clone, Debug)]
+pub struct StoredTicket {
+    pub service_api_key: i64,
+    /// The ticket body, JSON.
+    pub data: String,
+    pub expires_at: Millis,
+}
+
+/// An authorization code and whether it was already redeemed.
+#[derive(Clone, Debug)]
+pub struct StoredCode {
+    pub code: AuthorizationCode,
+    pub used: bool,
+}
+
+/// A window of a list, with the total count regardless of the window.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// The code was unused; it is now used and the token is stored.
+    Redeemed,
+    /// The code was redeemed before: nothing was stored.
+    AlreadyUsed,
+    /// No such code.
+    NotFound,
+}
+
+/// What a refresh-token hash refers to.
+#[derive(Clone, Debug)]
+pub enum RefreshLookup {
+    /// A live token record holds this refresh token.
+    Live(TokenRecord),
+    /// The refresh token was rotated out; presenting it again is a replay.
+    Retired {
+        service_api_key: i64,
+        client_id: i64,
+        grant_id: String,
+    },
+    Unknown,
+}
+
+/// The outcome of a refresh-token rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    Rotated,
+    /// The refresh token is no longer live (rotated or revoked concurrently).
+    Gone,
+}
+
+/// New hashes for a token record.
+#[derive(Clone, Debug)]
+pub struct TokenHashes {
+    pub access: SecretHash,
+    pub refresh: Option<SecretHash>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip to the backend (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// A small key/value area for installation metadata (e.g. the master-key fingerprint).
+    async fn meta_get(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn meta_set(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    // --- service owners -------------------------------------------------------------------
+    /// Inserts or replaces an owner; assigns `number` on first insert and returns the record.
+    async fn upsert_owner(&self, api_key: i64, secret_hash: SecretHash)
+    -> StoreResult<OwnerRecord>;
+    async fn get_owner(&self, api_key: i64) -> StoreResult<Option<OwnerRecord>>;
+    async fn list_owners(&self) -> StoreResult<Vec<OwnerRecord>>;
+
+    // --- services -------------------------------------------------------------------------
+    /// Stores a new service; assigns `service.number`. `Conflict` if the API key is taken.
+    async fn create_service(&self, record: ServiceRecord) -> StoreResult<ServiceRecord>;
+    async fn get_service(&self, api_key: i64) -> StoreResult<Option<ServiceRecord>>;
+    /// The owner's services in creation order; `owner_api_key = None` lists every service.
+    async fn list_services(
+        &self,
+        owner_api_key: Option<i64>,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<Page<ServiceRecord>>;
+    /// Replaces the stored service document; `false` if there is no such service.
+    async fn update_service(&self, record: ServiceRecord) -> StoreResult<bool>;
+    /// Deletes the service and everything under it (clients, tickets, codes, tokens).
+    async fn delete_service(&self, api_key: i64) -> StoreResult<bool>;
+    async fn count_clients(&self, service_api_key: i64) -> StoreResult<u64>;
+
+    // --- clients --------------------------------------------------------------------------
+    /// Stores a new client; assigns `client.number`. `Conflict` if the client ID is taken, or
+    /// the alias is taken within the service.
+    async fn create_client(&self, record: ClientRecord) -> StoreResult<ClientRecord>;
+    async fn get_client(
+        &self,
+        service_api_key: i64,
+        client_id: i64,
+    ) -> StoreResult<Option<ClientRecord>>;
+    async fn get_client_by_alias(
+        &self,
+        service_api_key: i64,
+        alias: &str,
+    ) -> StoreResult<Option<ClientRecord>>;
+    /// Clients of the service in creation order, optionally only one developer's.
+    async fn list_clients(
+        &self,
+        service_api_key: i64,
+        developer: Option<&str>,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<Page<ClientRecord>>;
+    /// Replaces the client document and sealed secret. `false` if there is no such client;
+    /// `Conflict` if the new alias is taken.
+    async fn update_client(&self, record: ClientRecord) -> StoreResult<bool>;
+    /// Deletes the client and its tickets, codes and tokens.
+    async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool>;
+
+    // --- tickets --------------------------------------------------------------------------
+    async fn put_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+        service_api_key: i64,
+        data: &str,
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    /// Removes and returns the ticket (single use), expired or not: the caller reports expiry.
+    async fn take_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredTicket>>;
+
+    // --- authorization codes --------------------------------------------------------------
+    async fn put_code(&self, hash: &SecretHash, code: &AuthorizationCode) -> StoreResult<()>;
+    async fn get_code(&self, hash: &SecretHash) -> StoreResult<Option<StoredCode>>;
+    /// Atomically marks the code used and stores the token issued from it.
+    async fn redeem_code(
+        &self,
+        code_hash: &SecretHash,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+    ) -> StoreResult<Redemption>;
+
+    // --- tokens ---------------------------------------------------------------------------
+    /// Stores a token. With `exclusive`, first deletes the other tokens of the same
+    /// (service, client, subject) — `singleAccessTokenPerSubject`.
+    async fn insert_token(
+        &self,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+        exclusive: bool,
+    ) -> StoreResult<()>;
+    async fn get_token_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    async fn get_token_by_refresh(&self, hash: &SecretHash) -> StoreResult<RefreshLookup>;
+    /// Atomically replaces the record holding `old_refresh` with `token` under new hashes. When
+    /// the refresh hash changes, the old one is remembered as retired (for replay detection)
+    /// until its expiry.
+    async fn rotate_refresh(
+        &self,
+        old_refresh: &SecretHash,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+    ) -> StoreResult<Rotation>;
+    /// Deletes the record whose access token has this hash; returns it if there was one.
+    async fn revoke_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// Deletes the record whose live refresh token has this hash; returns it if there was one.
+    async fn revoke_by_refresh(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// Deletes every token record of the grant (retired refresh tokens stay retired). Returns
+    /// how many token records were deleted.
+    async fn revoke_grant(&self, service_api_key: i64, grant_id: &str) -> StoreResult<u64>;
+
+    // --- housekeeping ---------------------------------------------------------------------
+    /// Deletes at most `batch` expired tickets, codes, token records (both tokens expired) and
+    /// retired refresh tokens. Returns how many rows went.
+    async fn purge_expired(&self, now: Millis, batch: u32) -> StoreResult<u64>;
+}

@@ -1,0 +1,1 @@
+//! The shared storage test suite (written with the SQLite backend).
