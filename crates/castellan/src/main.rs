@@ -1,1 +1,22 @@
-fn main() {}
+//! The `castellan` binary: parses the command line and runs it.
+
+mod cli;
+mod demo;
+mod serve;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("castellan: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

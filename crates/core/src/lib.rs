@@ -2,8 +2,20 @@
 //! call, and builds the replies. No I/O and no async: the caller loads what is needed, passes
 //! the current time and a source of randomness, and persists what the decision says.
 
+pub mod authorization;
+pub mod authorization_issue;
+pub mod client_lookup;
 pub mod enums;
+pub mod envelope;
+pub mod introspection;
 pub mod model;
+pub mod params;
 pub mod records;
+pub mod redirect;
+pub mod response;
 pub mod result_code;
+pub mod revocation;
 pub mod secret;
+pub mod store_ops;
+pub mod token;
+pub mod wire;

@@ -219,8 +219,8 @@ mod tests {
     #[test]
     fn pkce_s256_matches_rfc7636_appendix_b() {
         assert_eq!(
-            s256("dBjftJeZ4CVP-mJ0kEjMfCnkBV3ZMkDd5o5mEe8DS2o"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSG-wUbk"
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }

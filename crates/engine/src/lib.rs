@@ -1,1 +1,74 @@
+//! The engine: one async function per API operation. Each loads what the protocol core needs
+//! from storage, lets the core decide, and performs the one write the decision asks for.
+//! Used by the HTTP layer and the CLI alike.
 
+mod auth;
+mod manage;
+mod protocol;
+mod system;
+
+use std::sync::Arc;
+
+use castellan_core::secret::SecretKeys;
+use castellan_store::{Store, StoreError};
+
+pub use auth::AuthFailure;
+pub use manage::{ClientPage, ClientSecretChange, ManageError, NewService, ServicePage};
+pub use system::{Clock, SystemClock, SystemEntropy, load_or_create_master_key};
+
+/// A failure that is not a protocol outcome: the caller answers 500.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    keys: SecretKeys,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, keys: SecretKeys, clock: Arc<dyn Clock>) -> Self {
+        Self { store, keys, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn keys(&self) -> &SecretKeys {
+        &self.keys
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Fails when the store was initialised under a different master key (its hashes and
+    /// sealed secrets would be unreadable); records the key's fingerprint on first use.
+    pub async fn check_master_key(&self) -> Result<(), String> {
+        const KEY: &str = "master_key_fingerprint";
+        let fingerprint = self.keys.fingerprint().to_owned();
+        match self.store.meta_get(KEY).await.map_err(|e| e.to_string())? {
+            Some(stored) if stored == fingerprint => Ok(()),
+            Some(_) => Err(
+                "the master key does not match the one this data directory was created with"
+                    .to_owned(),
+            ),
+            None => self
+                .store
+                .meta_set(KEY, &fingerprint)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Deletes expired tickets, codes and tokens in bounded batches; returns how many went.
+    pub async fn purge_expired(&self, batch: u32) -> EngineResult<u64> {
+        Ok(self.store.purge_expired(self.now(), batch).await?)
+    }
+}

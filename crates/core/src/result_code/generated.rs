@@ -3213,6 +3213,14 @@ pub const A164301: ResultCode = ResultCode::new(
     "A164301",
     "The key of the algorithm ('{Encryption Algorithm}') to encrypt the JWE with is not available.",
 );
+pub const A148001: ResultCode = ResultCode::new(
+    "A148001",
+    "Successfully refreshed the client secret of the client (ID = {Client ID}).",
+);
+pub const A149001: ResultCode = ResultCode::new(
+    "A149001",
+    "Successfully updated the client secret of the client (ID = {Client ID}).",
+);
 
 /// Every code of the catalogue, in file order.
 pub const ALL: &[ResultCode] = &[
@@ -3301,4 +3309,5 @@ pub const ALL: &[ResultCode] = &[
     A097101, A097301, A097302, A097303, A098101, A098301, A098302, A098303, A163101, A163102,
     A163103, A163104, A163301, A163302, A163303, A163304, A163305, A163306, A163307, A163308,
     A163309, A164101, A164102, A164103, A164104, A164105, A164106, A164107, A164201, A164301,
+    A148001, A149001,
 ];

@@ -1,0 +1,307 @@
+//! The command line. `serve` runs the server; `service` and `client` administer the data
+//! directory directly (no credentials needed: whoever can read the data directory and the
+//! master key is the administrator). They are safe to use while a server runs on the same data
+//! directory: SQLite serialises the writers.
+
+use castellan_core::enums::{ClientAuthMethod, ClientType, GrantType, ResponseType};
+use castellan_core::model::{Client, Service};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::demo;
+use crate::serve::{self, ServeArgs};
+use crate::setup::{self, DataArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "castellan",
+    version,
+    about = "A self-hosted OAuth 2.0 / OpenID Connect engine with an Authlete 2.x compatible API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve(ServeArgs),
+    /// Manage services.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Manage clients of a service.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct Output {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServiceCommand {
+    /// Create a service (configured like the demo one: code flow, refresh tokens, client
+    /// credentials and password grants, client_secret_basic/post and none).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        issuer: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Get {
+        api_key: i64,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Delete {
+        api_key: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client.
+    Create {
+        /// API key of the service.
+        #[arg(long)]
+        service: i64,
+        #[arg(long)]
+        name: String,
+        /// A redirect URI; repeat for several.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Register a public client (token auth method `none`, PKCE required).
+        #[arg(long)]
+        public: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    List {
+        #[arg(long)]
+        service: i64,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Get {
+        #[arg(long)]
+        service: i64,
+        /// Client ID or alias.
+        client: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Delete {
+        #[arg(long)]
+        service: i64,
+        client: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let json = std::env::var("CASTELLAN_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn print<T: Serialize>(
+    out: &Output,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_logging();
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Service(cmd) => service(cmd).await,
+        Command::Client(cmd) => client(cmd).await,
+    }
+}
+
+async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {
+    match cmd {
+        ServiceCommand::Create {
+            name,
+            issuer,
+            data,
+            out,
+        } => {
+            let engine = setup::open_engine(&data).await?;
+            if let Some(owner) = setup::ensure_owner(&engine).await? {
+                eprintln!(
+                    "service owner created: API key {} / API secret {}",
+                    owner.api_key, owner.api_secret
+                );
+            }
+            let owners = engine.store().list_owners().await?;
+            let owner = owners
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("no service owner"))?;
+            let mut input = demo::demo_service();
+            input.service_name = Some(name);
+            input.issuer = Some(issuer);
+            let created = engine.create_service(owner, input).await?;
+            print(&out, &created, || {
+                format!(
+                    "API key:    {}\nAPI secret: {} (shown once)",
+                    created.api_key,
+                    created.api_secret.as_deref().unwrap_or("")
+                )
+            })
+        }
+        ServiceCommand::List { data, out } => {
+            let engine = setup::open_engine(&data).await?;
+            let page = engine.list_services(None, 0, u32::MAX).await?;
+            print(&out, &page.services, || {
+                page.services
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}\t{}\t{}",
+                            s.api_key,
+                            s.service_name.as_deref().unwrap_or(""),
+                            s.issuer.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ServiceCommand::Get { api_key, data, out } => {
+            let engine = setup::open_engine(&data).await?;
+            let service = engine.get_service(None, api_key).await?;
+            print(&out, &service, || {
+                serde_json::to_string_pretty(&service).unwrap_or_default()
+            })
+        }
+        ServiceCommand::Delete { api_key, data } => {
+            let engine = setup::open_engine(&data).await?;
+            engine.delete_service(None, api_key).await?;
+            println!("deleted service {api_key}");
+            Ok(())
+        }
+    }
+}
+
+async fn load_service(engine: &castellan_engine::Engine, api_key: i64) -> anyhow::Result<Service> {
+    Ok(engine.get_service(None, api_key).await?)
+}
+
+async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create {
+            service,
+            name,
+            redirect_uris,
+            public,
+            data,
+            out,
+        } => {
+            let engine = setup::open_engine(&data).await?;
+            let service = load_service(&engine, service).await?;
+            let mut input = Client {
+                client_name: Some(name),
+                redirect_uris: Some(redirect_uris),
+                response_types: Some(vec![ResponseType::Code]),
+                ..demo::demo_client()
+            };
+            if public {
+                input.client_type = Some(ClientType::Public);
+                input.token_auth_method = Some(ClientAuthMethod::None);
+                input.grant_types =
+                    Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+            }
+            let created = engine.create_client(&service, input).await?;
+            print(&out, &created, || {
+                format!(
+                    "client ID:     {}\nclient secret: {}",
+                    created.client_id,
+                    created.client_secret.as_deref().unwrap_or("")
+                )
+            })
+        }
+        ClientCommand::List { service, data, out } => {
+            let engine = setup::open_engine(&data).await?;
+            let service = load_service(&engine, service).await?;
+            let page = engine.list_clients(&service, None, 0, u32::MAX).await?;
+            print(&out, &page.clients, || {
+                page.clients
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}",
+                            c.client_id,
+                            c.client_name.as_deref().unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ClientCommand::Get {
+            service,
+            client,
+            data,
+            out,
+        } => {
+            let engine = setup::open_engine(&data).await?;
+            let service = load_service(&engine, service).await?;
+            let found = engine.get_client(&service, &client).await?;
+            print(&out, &found, || {
+                serde_json::to_string_pretty(&found).unwrap_or_default()
+            })
+        }
+        ClientCommand::Delete {
+            service,
+            client,
+            data,
+        } => {
+            let engine = setup::open_engine(&data).await?;
+            let service = load_service(&engine, service).await?;
+            engine.delete_client(&service, &client).await?;
+            println!("deleted client {client}");
+            Ok(())
+        }
+    }
+}

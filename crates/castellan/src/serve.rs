@@ -1,0 +1,124 @@
+//! `castellan serve`: the HTTP server, the background purge, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use castellan_engine::Engine;
+
+use crate::demo::{self, DEMO_REDIRECT_URI};
+use crate::setup::{self, DataArgs};
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CASTELLAN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Do not create the demo service and client on an empty data directory.
+    #[arg(long, env = "CASTELLAN_NO_DEMO")]
+    pub no_demo: bool,
+}
+
+/// How often expired records are purged, and how many go per batch.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+const PURGE_BATCH: u32 = 1000;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let engine = setup::open_engine(&args.data).await?;
+    let generated_owner = setup::ensure_owner(&engine).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = listener.local_addr()?;
+
+    println!("Castellan listening on http://{local}");
+    println!("  data directory: {}", args.data.data_dir.display());
+    if let Some(owner) = &generated_owner {
+        println!(
+            "  service owner (shown once; set CASTELLAN_SERVICE_OWNER_API_KEY/_SECRET to choose your own):"
+        );
+        println!("    API key:    {}", owner.api_key);
+        println!("    API secret: {}", owner.api_secret);
+    }
+    if !args.no_demo {
+        let owners = engine.store().list_owners().await?;
+        if let Some(owner) = owners.first()
+            && let Some(demo) = demo::create_if_empty(&engine, owner).await?
+        {
+            print_demo(&local, &demo);
+        }
+    }
+
+    tokio::spawn(purge_loop(engine.clone()));
+    let app = castellan_http::router(engine);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+fn print_demo(local: &SocketAddr, demo: &demo::Demo) {
+    let key = demo.service.api_key;
+    let secret = demo.service.api_secret.as_deref().unwrap_or("");
+    let client_id = demo.client.client_id;
+    let client_secret = demo.client.client_secret.as_deref().unwrap_or("");
+    println!("  demo service (shown once):");
+    println!("    API key:       {key}");
+    println!("    API secret:    {secret}");
+    println!("  demo client:");
+    println!("    client ID:     {client_id}");
+    println!("    client secret: {client_secret}");
+    println!("    redirect URI:  {DEMO_REDIRECT_URI}");
+    println!("  try the authorization request:");
+    println!(
+        "    curl -s -u '{key}:{secret}' http://{local}/api/auth/authorization \\\n      -H 'Content-Type: application/json' \\\n      -d '{{\"parameters\":\"response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fclient.example.org%2Fcb%2Fexample.com&state=123\"}}'"
+    );
+}
+
+async fn purge_loop(engine: Arc<Engine>) {
+    let mut ticker = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        ticker.tick().await;
+        loop {
+            match engine.purge_expired(PURGE_BATCH).await {
+                Ok(n) if u64::from(PURGE_BATCH) <= n => tokio::task::yield_now().await,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(purged = n, "expired records purged");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "purge failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,435 @@
+//! Management of services (by their owner) and clients (by their service).
+
+use castellan_core::model::{Client, Pair, Service};
+use castellan_core::secret::{new_client_secret, new_numeric_id, new_token};
+use castellan_store::{ClientRecord, OwnerRecord, ServiceRecord, StoreError};
+
+use crate::system::SystemEntropy;
+use crate::{Engine, EngineError};
+
+/// A management call that cannot be done as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<StoreError> for ManageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ManageError::Conflict(what),
+            other => ManageError::Engine(EngineError::Store(other)),
+        }
+    }
+}
+
+type ManageResult<T> = Result<T, ManageError>;
+
+/// A service just created: the only time its API secret is shown.
+pub type NewService = Service;
+
+pub struct ServicePage {
+    pub total: u64,
+    pub services: Vec<Service>,
+}
+
+pub struct ClientPage {
+    pub total: u64,
+    pub clients: Vec<Client>,
+}
+
+/// The reply of the client-secret APIs.
+pub struct ClientSecretChange {
+    pub client_id: i64,
+    pub new_secret: String,
+    pub old_secret: String,
+}
+
+const MAX_REDIRECT_URI_LEN: usize = 200;
+const MAX_ATTEMPTS: usize = 8;
+
+fn validate_service(service: &Service) -> ManageResult<()> {
+    if let Some(issuer) = service.issuer.as_deref().filter(|i| !i.is_empty()) {
+        let url = url::Url::parse(issuer).map_err(|_| {
+            ManageError::BadRequest(format!("issuer '{issuer}' is not an absolute URI"))
+        })?;
+        let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if url.scheme() != "https" && !(url.scheme() == "http" && local) {
+            return Err(ManageError::BadRequest(format!(
+                "issuer '{issuer}' must use https"
+            )));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ManageError::BadRequest(format!(
+                "issuer '{issuer}' must have no query and no fragment"
+            )));
+        }
+    }
+    for scope in service.supported_scopes.iter().flatten() {
+        let name = scope.name();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ManageError::BadRequest(format!(
+                "scope name '{name}' is not a valid scope token (RFC 6749 §3.3)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_client(client: &Client) -> ManageResult<()> {
+    for uri in client.redirect_uris() {
+        if uri.len() > MAX_REDIRECT_URI_LEN || !uri.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(ManageError::BadRequest(format!(
+                "redirect URI '{uri}' must be printable ASCII of at most {MAX_REDIRECT_URI_LEN} characters"
+            )));
+        }
+        let url = url::Url::parse(uri).map_err(|_| {
+            ManageError::BadRequest(format!("redirect URI '{uri}' is not an absolute URI"))
+        })?;
+        if url.fragment().is_some() {
+            return Err(ManageError::BadRequest(format!(
+                "redirect URI '{uri}' must not have a fragment"
+            )));
+        }
+    }
+    if let Some(alias) = client.client_id_alias.as_deref()
+        && (alias.is_empty() || alias.bytes().all(|b| b.is_ascii_digit()) || alias.len() > 200)
+    {
+        return Err(ManageError::BadRequest(format!(
+            "clientIdAlias '{alias}' must be 1 to 200 characters and not all digits (it would shadow a client ID)"
+        )));
+    }
+    Ok(())
+}
+
+/// Custom client secrets: `A-Z a-z 0-9 - _`, 1 to 86 characters.
+fn validate_client_secret(secret: &str) -> ManageResult<()> {
+    if secret.is_empty()
+        || secret.len() > 86
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ManageError::BadRequest(
+            "clientSecret must be 1 to 86 characters of A-Z a-z 0-9 - _".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+impl Engine {
+    // ----- services -----------------------------------------------------------------------
+
+    pub async fn create_service(
+        &self,
+        owner: &OwnerRecord,
+        mut input: Service,
+    ) -> ManageResult<NewService> {
+        input.normalize();
+        validate_service(&input)?;
+        let now = self.now();
+        input.service_owner_number = owner.number;
+        input.created_at = now;
+        input.modified_at = now;
+        input.api_secret = None;
+        input.metadata = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let secret = new_token(&mut SystemEntropy);
+            let mut service = input.clone();
+            service.api_key = new_numeric_id(&mut SystemEntropy);
+            let record = ServiceRecord {
+                owner_api_key: owner.api_key,
+                secret_hash: self.keys.hash(&secret),
+                service,
+            };
+            match self.store.create_service(record).await {
+                Ok(stored) => {
+                    let mut service = stored.service;
+                    service.api_secret = Some(secret);
+                    service.metadata = Some(vec![Pair {
+                        key: Some("clientCount".into()),
+                        value: Some("0".into()),
+                    }]);
+                    return Ok(service);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ManageError::Conflict(
+            "could not allocate a unique API key".to_owned(),
+        ))
+    }
+
+    async fn owned_service(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+    ) -> ManageResult<ServiceRecord> {
+        match self.store.get_service(api_key).await? {
+            Some(r) if owner.is_none_or(|o| o.api_key == r.owner_api_key) => Ok(r),
+            _ => Err(ManageError::NotFound(format!(
+                "The service (API Key = {api_key}) does not exist."
+            ))),
+        }
+    }
+
+    async fn with_metadata(&self, mut service: Service) -> ManageResult<Service> {
+        let count = self.store.count_clients(service.api_key).await?;
+        service.metadata = Some(vec![Pair {
+            key: Some("clientCount".into()),
+            value: Some(count.to_string()),
+        }]);
+        Ok(service)
+    }
+
+    /// `owner = None`: any service (local administration through the CLI).
+    pub async fn get_service(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+    ) -> ManageResult<Service> {
+        let record = self.owned_service(owner, api_key).await?;
+        self.with_metadata(record.service).await
+    }
+
+    pub async fn list_services(
+        &self,
+        owner: Option<&OwnerRecord>,
+        start: u32,
+        end: u32,
+    ) -> ManageResult<ServicePage> {
+        let page = self
+            .store
+            .list_services(owner.map(|o| o.api_key), start, end)
+            .await?;
+        let mut services = Vec::with_capacity(page.items.len());
+        for r in page.items {
+            services.push(self.with_metadata(r.service).await?);
+        }
+        Ok(ServicePage {
+            total: page.total,
+            services,
+        })
+    }
+
+    pub async fn update_service(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        mut input: Service,
+    ) -> ManageResult<Service> {
+        let existing = self.owned_service(owner, api_key).await?;
+        input.normalize();
+        validate_service(&input)?;
+        let kept = &existing.service;
+        input.api_key = kept.api_key;
+        input.number = kept.number;
+        input.service_owner_number = kept.service_owner_number;
+        input.created_at = kept.created_at;
+        input.modified_at = self.now();
+        input.api_secret = None;
+        input.metadata = None;
+        let record = ServiceRecord {
+            owner_api_key: existing.owner_api_key,
+            secret_hash: existing.secret_hash,
+            service: input,
+        };
+        if !self.store.update_service(record.clone()).await? {
+            return Err(ManageError::NotFound(format!(
+                "The service (API Key = {api_key}) does not exist."
+            )));
+        }
+        self.with_metadata(record.service).await
+    }
+
+    pub async fn delete_service(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+    ) -> ManageResult<()> {
+        self.owned_service(owner, api_key).await?;
+        self.store.delete_service(api_key).await?;
+        Ok(())
+    }
+
+    // ----- clients ------------------------------------------------------------------------
+
+    async fn client_record(
+        &self,
+        service: &Service,
+        identifier: &str,
+    ) -> ManageResult<ClientRecord> {
+        let by_id = match castellan_core::client_lookup::identifier_as_id(identifier) {
+            Some(id) => self.store.get_client(service.api_key, id).await?,
+            None => None,
+        };
+        let found = match by_id {
+            Some(r) => Some(r),
+            None => {
+                self.store
+                    .get_client_by_alias(service.api_key, identifier)
+                    .await?
+            }
+        };
+        found.ok_or_else(|| {
+            ManageError::NotFound(format!(
+                "The client (identifier = {identifier}) does not exist."
+            ))
+        })
+    }
+
+    fn reveal(&self, record: ClientRecord) -> Client {
+        let mut client = record.client;
+        client.client_secret = self.keys.open(&record.sealed_secret);
+        client
+    }
+
+    pub async fn create_client(
+        &self,
+        service: &Service,
+        mut input: Client,
+    ) -> ManageResult<Client> {
+        input.normalize();
+        validate_client(&input)?;
+        let now = self.now();
+        input.service_number = service.number;
+        input.created_at = now;
+        input.modified_at = now;
+        input.locked = false;
+        input.client_secret = None;
+        let secret = new_client_secret(&mut SystemEntropy);
+        let sealed = self.keys.seal(&secret, &mut SystemEntropy);
+        for _ in 0..MAX_ATTEMPTS {
+            let mut client = input.clone();
+            client.client_id = new_numeric_id(&mut SystemEntropy);
+            let record = ClientRecord {
+                service_api_key: service.api_key,
+                sealed_secret: sealed.clone(),
+                client,
+            };
+            match self.store.create_client(record).await {
+                Ok(stored) => {
+                    let mut client = stored.client;
+                    client.client_secret = Some(secret);
+                    return Ok(client);
+                }
+                Err(StoreError::Conflict(what)) if what.contains("alias") => {
+                    return Err(ManageError::Conflict(format!(
+                        "The client ID alias is already in use in this service ({what})."
+                    )));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ManageError::Conflict(
+            "could not allocate a unique client ID".to_owned(),
+        ))
+    }
+
+    pub async fn get_client(&self, service: &Service, identifier: &str) -> ManageResult<Client> {
+        let record = self.client_record(service, identifier).await?;
+        Ok(self.reveal(record))
+    }
+
+    pub async fn list_clients(
+        &self,
+        service: &Service,
+        developer: Option<&str>,
+        start: u32,
+        end: u32,
+    ) -> ManageResult<ClientPage> {
+        let page = self
+            .store
+            .list_clients(service.api_key, developer, start, end)
+            .await?;
+        Ok(ClientPage {
+            total: page.total,
+            clients: page.items.into_iter().map(|r| self.reveal(r)).collect(),
+        })
+    }
+
+    pub async fn update_client(
+        &self,
+        service: &Service,
+        client_id: i64,
+        mut input: Client,
+    ) -> ManageResult<Client> {
+        let existing = self
+            .store
+            .get_client(service.api_key, client_id)
+            .await?
+            .ok_or_else(|| {
+                ManageError::NotFound(format!("The client (ID = {client_id}) does not exist."))
+            })?;
+        input.normalize();
+        validate_client(&input)?;
+        let kept = &existing.client;
+        input.client_id = kept.client_id;
+        input.number = kept.number;
+        input.service_number = kept.service_number;
+        input.created_at = kept.created_at;
+        input.locked = kept.locked;
+        input.dynamically_registered = kept.dynamically_registered;
+        input.modified_at = self.now();
+        input.client_secret = None;
+        let record = ClientRecord {
+            service_api_key: service.api_key,
+            sealed_secret: existing.sealed_secret,
+            client: input,
+        };
+        if !self.store.update_client(record.clone()).await? {
+            return Err(ManageError::NotFound(format!(
+                "The client (ID = {client_id}) does not exist."
+            )));
+        }
+        Ok(self.reveal(record))
+    }
+
+    pub async fn delete_client(&self, service: &Service, identifier: &str) -> ManageResult<()> {
+        let record = self.client_record(service, identifier).await?;
+        self.store
+            .delete_client(service.api_key, record.client.client_id)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the client's secret with `new_secret`, or a generated one.
+    pub async fn change_client_secret(
+        &self,
+        service: &Service,
+        identifier: &str,
+        new_secret: Option<String>,
+    ) -> ManageResult<ClientSecretChange> {
+        if let Some(s) = &new_secret {
+            validate_client_secret(s)?;
+        }
+        let mut record = self.client_record(service, identifier).await?;
+        let old_secret = self.keys.open(&record.sealed_secret).unwrap_or_default();
+        let new_secret = new_secret.unwrap_or_else(|| new_client_secret(&mut SystemEntropy));
+        record.sealed_secret = self.keys.seal(&new_secret, &mut SystemEntropy);
+        record.client.modified_at = self.now();
+        let client_id = record.client.client_id;
+        if !self.store.update_client(record).await? {
+            return Err(ManageError::NotFound(format!(
+                "The client (identifier = {identifier}) does not exist."
+            )));
+        }
+        Ok(ClientSecretChange {
+            client_id,
+            new_secret,
+            old_secret,
+        })
+    }
+}

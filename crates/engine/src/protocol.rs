@@ -1,0 +1,458 @@
+//! The protocol operations: load, let the core decide, write once.
+
+use castellan_core::client_lookup::{ClientLookup, identifier_as_id};
+use castellan_core::model::Service;
+use castellan_core::records::{AuthorizationTicket, TicketKind, TokenTicket};
+use castellan_core::store_ops::TokenWrite;
+use castellan_core::token::{CodeGrant, GrantOutcome, RefreshGrant};
+use castellan_core::wire::*;
+use castellan_core::{authorization, authorization_issue, introspection, revocation, token};
+use castellan_store::{ClientRecord, Redemption, RefreshLookup, Rotation, TokenHashes};
+
+use crate::system::SystemEntropy;
+use crate::{Engine, EngineResult};
+
+impl Engine {
+    /// Finds a client by numeric ID, then by alias when the service enables aliases.
+    async fn lookup_client(
+        &self,
+        service: &Service,
+        identifier: &str,
+    ) -> EngineResult<(ClientLookup, Option<ClientRecord>)> {
+        if let Some(id) = identifier_as_id(identifier)
+            && let Some(record) = self.store.get_client(service.api_key, id).await?
+        {
+            let lookup = ClientLookup::Found {
+                client: Box::new(record.client.clone()),
+                alias_used: false,
+            };
+            return Ok((lookup, Some(record)));
+        }
+        if service.client_id_alias_enabled
+            && let Some(record) = self
+                .store
+                .get_client_by_alias(service.api_key, identifier)
+                .await?
+        {
+            if !record.client.client_id_alias_enabled {
+                return Ok((ClientLookup::AliasNotEnabled, None));
+            }
+            let lookup = ClientLookup::Found {
+                client: Box::new(record.client.clone()),
+                alias_used: true,
+            };
+            return Ok((lookup, Some(record)));
+        }
+        Ok((ClientLookup::NotFound, None))
+    }
+
+    fn open_secret(&self, record: Option<&ClientRecord>) -> Option<String> {
+        record.and_then(|r| self.keys.open(&r.sealed_secret))
+    }
+
+    fn hashes(&self, access: &str, refresh: Option<&str>) -> TokenHashes {
+        TokenHashes {
+            access: self.keys.hash(access),
+            refresh: refresh.map(|r| self.keys.hash(r)),
+        }
+    }
+
+    // ----- authorization ------------------------------------------------------------------
+
+    pub async fn authorization(
+        &self,
+        service: &Service,
+        req: AuthorizationRequest,
+    ) -> EngineResult<AuthorizationResponse> {
+        let begun = match authorization::begin(service, req.parameters.as_deref()) {
+            Ok(b) => b,
+            Err(response) => return Ok(*response),
+        };
+        let (lookup, _) = self
+            .lookup_client(service, &begun.client_identifier)
+            .await?;
+        let decision =
+            authorization::decide(service, begun, lookup, self.now(), &mut SystemEntropy);
+        if let Some(ticket) = decision.ticket {
+            let data = serde_json::to_string(&ticket.record).unwrap_or_default();
+            let hash = self.keys.hash(&ticket.value);
+            self.store
+                .put_ticket(
+                    TicketKind::Authorization,
+                    &hash,
+                    service.api_key,
+                    &data,
+                    ticket.record.expires_at,
+                )
+                .await?;
+        }
+        Ok(decision.response)
+    }
+
+    async fn take_ticket<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: TicketKind,
+        value: &str,
+    ) -> EngineResult<Option<T>> {
+        let taken = self.store.take_ticket(kind, &self.keys.hash(value)).await?;
+        Ok(taken.and_then(|t| serde_json::from_str(&t.data).ok()))
+    }
+
+    pub async fn authorization_issue(
+        &self,
+        service: &Service,
+        req: AuthorizationIssueRequest,
+    ) -> EngineResult<AuthorizationIssueResponse> {
+        let call = match authorization_issue::check_issue(service, req) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let ticket: Option<AuthorizationTicket> = self
+            .take_ticket(TicketKind::Authorization, &call.ticket)
+            .await?;
+        let decision =
+            authorization_issue::issue(service, call, ticket, self.now(), &mut SystemEntropy);
+        if let Some(code) = decision.code {
+            self.store
+                .put_code(&self.keys.hash(&code.value), &code.record)
+                .await?;
+        }
+        Ok(decision.response)
+    }
+
+    pub async fn authorization_fail(
+        &self,
+        service: &Service,
+        req: AuthorizationFailRequest,
+    ) -> EngineResult<EnvelopeOnly> {
+        let call = match authorization_issue::check_fail(service, req) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let ticket: Option<AuthorizationTicket> = self
+            .take_ticket(TicketKind::Authorization, &call.ticket)
+            .await?;
+        Ok(authorization_issue::fail(service, call, ticket, self.now()))
+    }
+
+    // ----- token --------------------------------------------------------------------------
+
+    pub async fn token(&self, service: &Service, req: TokenRequest) -> EngineResult<TokenResponse> {
+        let begun = match token::begin(service, req) {
+            Ok(b) => b,
+            Err(response) => return Ok(*response),
+        };
+        let (lookup, record) = self
+            .lookup_client(service, &begun.client_identifier)
+            .await?;
+        let secret = self.open_secret(record.as_ref());
+        let client = match token::authenticate(service, &begun, lookup, secret.as_deref()) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        if !client.client.declares_grant_type(begun.grant_type) {
+            return Ok(token_unauthorized_grant(service));
+        }
+        let now = self.now();
+        let outcome = match begun.grant_type {
+            castellan_core::enums::GrantType::AuthorizationCode => {
+                let found = match token::code_param(service, &begun) {
+                    Ok(code) => {
+                        self.store
+                            .get_code(&self.keys.hash(code))
+                            .await?
+                            .map(|s| CodeGrant {
+                                code: s.code,
+                                used: s.used,
+                            })
+                    }
+                    Err(_) => None,
+                };
+                token::authorization_code(service, &begun, &client, found, now, &mut SystemEntropy)
+            }
+            castellan_core::enums::GrantType::RefreshToken => {
+                let found = match token::refresh_param(service, &begun) {
+                    Ok(rt) => match self.store.get_token_by_refresh(&self.keys.hash(rt)).await? {
+                        RefreshLookup::Live(record) => RefreshGrant::Live(record),
+                        RefreshLookup::Retired {
+                            service_api_key,
+                            client_id,
+                            grant_id,
+                        } => RefreshGrant::Retired {
+                            service_api_key,
+                            client_id,
+                            grant_id,
+                        },
+                        RefreshLookup::Unknown => RefreshGrant::Unknown,
+                    },
+                    Err(_) => RefreshGrant::Unknown,
+                };
+                token::refresh_token(service, &begun, &client, found, now, &mut SystemEntropy)
+            }
+            castellan_core::enums::GrantType::ClientCredentials => {
+                token::client_credentials(service, &begun, &client, now, &mut SystemEntropy)
+            }
+            _ => token::password(service, &begun, &client, now, &mut SystemEntropy),
+        };
+        self.apply_grant_outcome(service, outcome).await
+    }
+
+    async fn apply_grant_outcome(
+        &self,
+        service: &Service,
+        outcome: GrantOutcome,
+    ) -> EngineResult<TokenResponse> {
+        match outcome {
+            GrantOutcome::Reply(response) => Ok(*response),
+            GrantOutcome::RevokeGrant { response, grant_id } => {
+                let revoked = self.store.revoke_grant(service.api_key, &grant_id).await?;
+                tracing::warn!(
+                    service = service.api_key,
+                    revoked,
+                    "replayed code or refresh token: grant revoked"
+                );
+                Ok(*response)
+            }
+            GrantOutcome::Write { response, write } => match *write {
+                TokenWrite::Insert {
+                    access,
+                    refresh,
+                    record,
+                    exclusive,
+                } => {
+                    self.store
+                        .insert_token(
+                            &self.hashes(&access, refresh.as_deref()),
+                            &record,
+                            exclusive,
+                        )
+                        .await?;
+                    Ok(*response)
+                }
+                TokenWrite::RedeemCode {
+                    code,
+                    access,
+                    refresh,
+                    record,
+                    grant_id,
+                } => {
+                    let hashes = self.hashes(&access, refresh.as_deref());
+                    match self
+                        .store
+                        .redeem_code(&self.keys.hash(&code), &hashes, &record)
+                        .await?
+                    {
+                        Redemption::Redeemed => Ok(*response),
+                        Redemption::AlreadyUsed | Redemption::NotFound => {
+                            // Lost a race with another redemption of the same code: a replay.
+                            self.store.revoke_grant(service.api_key, &grant_id).await?;
+                            Ok(token::code_replayed(service))
+                        }
+                    }
+                }
+                TokenWrite::Rotate {
+                    old_refresh,
+                    access,
+                    refresh,
+                    record,
+                } => {
+                    let hashes = self.hashes(&access, refresh.as_deref());
+                    match self
+                        .store
+                        .rotate_refresh(&self.keys.hash(&old_refresh), &hashes, &record)
+                        .await?
+                    {
+                        Rotation::Rotated => Ok(*response),
+                        Rotation::Gone => {
+                            self.store
+                                .revoke_grant(service.api_key, &record.grant_id)
+                                .await?;
+                            Ok(token::refresh_token_replayed(service))
+                        }
+                    }
+                }
+                TokenWrite::PutTokenTicket { ticket, record } => {
+                    let data = serde_json::to_string(&record).unwrap_or_default();
+                    self.store
+                        .put_ticket(
+                            TicketKind::Token,
+                            &self.keys.hash(&ticket),
+                            service.api_key,
+                            &data,
+                            record.expires_at,
+                        )
+                        .await?;
+                    Ok(*response)
+                }
+            },
+        }
+    }
+
+    pub async fn token_issue(
+        &self,
+        service: &Service,
+        req: TokenIssueRequest,
+    ) -> EngineResult<TokenResponse> {
+        let call = match token::check_issue(service, req) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
+        let client = match &ticket {
+            Some(t) => self
+                .store
+                .get_client(service.api_key, t.client_id)
+                .await?
+                .map(|r| r.client),
+            None => None,
+        };
+        let outcome = token::issue(
+            service,
+            call,
+            ticket,
+            client,
+            self.now(),
+            &mut SystemEntropy,
+        );
+        self.apply_grant_outcome(service, outcome).await
+    }
+
+    pub async fn token_fail(
+        &self,
+        service: &Service,
+        req: TokenFailRequest,
+    ) -> EngineResult<TokenResponse> {
+        let call = match token::check_fail(service, req) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
+        Ok(token::fail(service, call, ticket, self.now()))
+    }
+
+    // ----- introspection and revocation ---------------------------------------------------
+
+    pub async fn introspection(
+        &self,
+        service: &Service,
+        req: IntrospectionRequest,
+    ) -> EngineResult<IntrospectionResponse> {
+        let call = match introspection::check(service, req) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let found = self
+            .store
+            .get_token_by_access(&self.keys.hash(&call.token))
+            .await?;
+        Ok(introspection::introspect(service, &call, found, self.now()))
+    }
+
+    pub async fn standard_introspection(
+        &self,
+        service: &Service,
+        req: StandardIntrospectionRequest,
+    ) -> EngineResult<EnvelopeOnly> {
+        let call = match introspection::check_standard(
+            service,
+            req.parameters.as_deref(),
+            req.with_hidden_properties,
+        ) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let found = self.find_either(&call.token, call.hint).await?;
+        Ok(introspection::introspect_standard(
+            service,
+            &call,
+            found,
+            self.now(),
+        ))
+    }
+
+    /// Looks a token up as an access token and as a refresh token, in the hinted order.
+    async fn find_either(
+        &self,
+        value: &str,
+        hint: introspection::Hint,
+    ) -> EngineResult<Option<introspection::Found>> {
+        let hash = self.keys.hash(value);
+        let as_access = async {
+            Ok::<_, crate::EngineError>(self.store.get_token_by_access(&hash).await?.map(
+                |record| introspection::Found {
+                    record,
+                    is_refresh_token: false,
+                },
+            ))
+        };
+        let as_refresh = async {
+            Ok::<_, crate::EngineError>(match self.store.get_token_by_refresh(&hash).await? {
+                RefreshLookup::Live(record) => Some(introspection::Found {
+                    record,
+                    is_refresh_token: true,
+                }),
+                _ => None,
+            })
+        };
+        Ok(match hint {
+            introspection::Hint::AccessToken => match as_access.await? {
+                Some(f) => Some(f),
+                None => as_refresh.await?,
+            },
+            introspection::Hint::RefreshToken => match as_refresh.await? {
+                Some(f) => Some(f),
+                None => as_access.await?,
+            },
+        })
+    }
+
+    pub async fn revocation(
+        &self,
+        service: &Service,
+        req: RevocationRequest,
+    ) -> EngineResult<EnvelopeOnly> {
+        let begun = match revocation::begin(service, req) {
+            Ok(b) => b,
+            Err(response) => return Ok(*response),
+        };
+        let (lookup, record) = self
+            .lookup_client(service, &begun.client_identifier)
+            .await?;
+        let secret = self.open_secret(record.as_ref());
+        let client = match revocation::authenticate(service, &begun, lookup, secret.as_deref()) {
+            Ok(c) => c,
+            Err(response) => return Ok(*response),
+        };
+        let found = self.find_either(&begun.token, begun.hint).await?;
+        let (response, delete) =
+            revocation::decide(service, &begun, &client, found.as_ref().map(|f| &f.record));
+        if delete && let Some(f) = found {
+            let hash = self.keys.hash(&begun.token);
+            if f.is_refresh_token {
+                self.store.revoke_by_refresh(&hash).await?;
+            } else {
+                self.store.revoke_by_access(&hash).await?;
+            }
+        }
+        Ok(response)
+    }
+}
+
+fn token_unauthorized_grant(service: &Service) -> TokenResponse {
+    let err = castellan_core::response::OAuthError::new(
+        "unauthorized_client",
+        castellan_core::result_code::A047302,
+        &[],
+    );
+    let content = err.to_json(service);
+    TokenResponse {
+        envelope: castellan_core::envelope::envelope_with_message(
+            "tokenResponse",
+            castellan_core::enums::Action::BadRequest,
+            castellan_core::result_code::A047302,
+            err.message,
+            Some(content),
+        ),
+        fields: TokenFields::default(),
+    }
+}

@@ -1,0 +1,54 @@
+//! Request bodies: JSON (what the SDKs send) or `application/x-www-form-urlencoded`, into the
+//! same request types.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::{ApiError, MAX_BODY_BYTES};
+
+pub async fn read<T: DeserializeOwned>(
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::bad_request(
+                path,
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes or unreadable."),
+            )
+        })?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let value = if is_form {
+        let mut map = Map::new();
+        for (k, v) in form_urlencoded::parse(&bytes) {
+            map.insert(k.into_owned(), Value::from(v.into_owned()));
+        }
+        Value::Object(map)
+    } else if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+            ApiError::bad_request(path, format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            path,
+            "The request body must be a JSON object.",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::bad_request(path, format!("The request body has a wrong value: {e}"))
+    })
+}

@@ -1,0 +1,88 @@
+//! Who is calling: HTTP Basic credentials of a service or of a service owner.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use castellan_core::model::Service;
+use castellan_core::result_code::{A002201, A002205, A003201, A003204};
+use castellan_engine::{AuthFailure, Engine};
+use castellan_store::OwnerRecord;
+
+use crate::ApiError;
+use crate::error::api_path;
+
+/// `Authorization: Basic base64(key:secret)`, split at the first colon.
+fn basic_credentials(path: &str, headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::missing_credentials(path));
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::malformed_credentials(path, "(not ASCII)"))?;
+    let encoded = match text.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => rest.trim(),
+        _ => return Err(ApiError::malformed_credentials(path, text)),
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::malformed_credentials(path, text))?;
+    match decoded.split_once(':') {
+        Some((key, secret)) => Ok((key.to_owned(), secret.to_owned())),
+        None => Err(ApiError::malformed_credentials(path, text)),
+    }
+}
+
+pub async fn service(
+    engine: &Engine,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Service, ApiError> {
+    let (key, secret) = basic_credentials(path, headers)?;
+    let outcome = engine
+        .authenticate_service(&key, &secret)
+        .await
+        .map_err(|e| ApiError::internal(path, e))?;
+    outcome.map_err(|failure| {
+        let p = api_path(path);
+        match failure {
+            AuthFailure::Unknown => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                A003201,
+                A003201.message(&[&p]),
+            ),
+            AuthFailure::Mismatch(k) => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                A003204,
+                A003204.message(&[&p, &k]),
+            ),
+        }
+    })
+}
+
+pub async fn owner(
+    engine: &Engine,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<OwnerRecord, ApiError> {
+    let (key, secret) = basic_credentials(path, headers)?;
+    let outcome = engine
+        .authenticate_owner(&key, &secret)
+        .await
+        .map_err(|e| ApiError::internal(path, e))?;
+    outcome.map_err(|failure| {
+        let p = api_path(path);
+        match failure {
+            AuthFailure::Unknown => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                A002201,
+                A002201.message(&[&p]),
+            ),
+            AuthFailure::Mismatch(k) => ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                A002205,
+                A002205.message(&[&p, &k]),
+            ),
+        }
+    })
+}

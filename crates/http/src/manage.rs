@@ -1,0 +1,286 @@
+//! Handlers of the management APIs: services (service-owner credentials) and clients (service
+//! credentials).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use castellan_core::model::{Client, Service};
+use castellan_core::result_code::{A148001, A149001};
+use castellan_engine::ManageError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState, body, caller};
+
+/// Default and largest window of the list APIs.
+const DEFAULT_END: u32 = 5;
+const MAX_WINDOW: u32 = 1000;
+
+fn manage_error(path: &str, e: ManageError) -> ApiError {
+    match e {
+        ManageError::BadRequest(m) => ApiError::bad_request(path, m),
+        ManageError::NotFound(m) => ApiError::not_found(path, m),
+        ManageError::Conflict(m) => ApiError::conflict(m),
+        ManageError::Engine(e) => ApiError::internal(path, e),
+    }
+}
+
+fn parse_id(path: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found(path, format!("'{raw}' is not a valid identifier.")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    start: Option<String>,
+    end: Option<String>,
+    developer: Option<String>,
+}
+
+fn window(path: &str, q: &ListQuery) -> Result<(u32, u32), ApiError> {
+    let parse = |v: &Option<String>, default: u32, name: &str| -> Result<u32, ApiError> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => s.parse::<u32>().map_err(|_| {
+                ApiError::bad_request(path, format!("'{name}' must be a non-negative integer."))
+            }),
+        }
+    };
+    let start = parse(&q.start, 0, "start")?;
+    let end = parse(&q.end, DEFAULT_END, "end")?;
+    Ok((start, end.min(start.saturating_add(MAX_WINDOW))))
+}
+
+// ----- services ---------------------------------------------------------------------------
+
+pub async fn create_service(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<Json<Service>, ApiError> {
+    let path = uri.path();
+    let owner = caller::owner(&engine, path, &headers).await?;
+    let input: Service = body::read(path, &headers, request).await?;
+    engine
+        .create_service(&owner, input)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn get_service(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(api_key): Path<String>,
+) -> Result<Json<Service>, ApiError> {
+    let path = uri.path();
+    let owner = caller::owner(&engine, path, &headers).await?;
+    let key = parse_id(path, &api_key)?;
+    engine
+        .get_service(Some(&owner), key)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn list_services(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let path = uri.path();
+    let owner = caller::owner(&engine, path, &headers).await?;
+    let (start, end) = window(path, &q)?;
+    let page = engine
+        .list_services(Some(&owner), start, end)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    let mut body = json!({ "start": start, "end": end, "totalCount": page.total });
+    if end > start {
+        body["services"] = json!(page.services);
+    }
+    Ok(Json(body))
+}
+
+pub async fn update_service(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(api_key): Path<String>,
+    request: Body,
+) -> Result<Json<Service>, ApiError> {
+    let path = uri.path();
+    let owner = caller::owner(&engine, path, &headers).await?;
+    let key = parse_id(path, &api_key)?;
+    let input: Service = body::read(path, &headers, request).await?;
+    engine
+        .update_service(Some(&owner), key, input)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn delete_service(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(api_key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let path = uri.path();
+    let owner = caller::owner(&engine, path, &headers).await?;
+    let key = parse_id(path, &api_key)?;
+    engine
+        .delete_service(Some(&owner), key)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- clients ----------------------------------------------------------------------------
+
+pub async fn create_client(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    request: Body,
+) -> Result<Json<Client>, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let input: Client = body::read(path, &headers, request).await?;
+    engine
+        .create_client(&service, input)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn get_client(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Client>, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    engine
+        .get_client(&service, &id)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn list_clients(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let (start, end) = window(path, &q)?;
+    let developer = q.developer.as_deref().filter(|d| !d.is_empty());
+    let page = engine
+        .list_clients(&service, developer, start, end)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    let mut body = json!({ "start": start, "end": end, "totalCount": page.total });
+    if let Some(d) = developer {
+        body["developer"] = json!(d);
+    }
+    if end > start {
+        body["clients"] = json!(page.clients);
+    }
+    Ok(Json(body))
+}
+
+pub async fn update_client(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    request: Body,
+) -> Result<Json<Client>, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let client_id = parse_id(path, &id)?;
+    let input: Client = body::read(path, &headers, request).await?;
+    engine
+        .update_client(&service, client_id, input)
+        .await
+        .map(Json)
+        .map_err(|e| manage_error(path, e))
+}
+
+pub async fn delete_client(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    engine
+        .delete_client(&service, &id)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn refresh_client_secret(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let change = engine
+        .change_client_secret(&service, &id, None)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    Ok(Json(json!({
+        "resultCode": A148001.code,
+        "resultMessage": A148001.message(&[&change.client_id]),
+        "newClientSecret": change.new_secret,
+        "oldClientSecret": change.old_secret,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretUpdate {
+    #[serde(default)]
+    client_secret: Option<String>,
+}
+
+pub async fn update_client_secret(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    request: Body,
+) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let input: SecretUpdate = body::read(path, &headers, request).await?;
+    let Some(secret) = input.client_secret else {
+        return Err(ApiError::bad_request(path, "'clientSecret' is required."));
+    };
+    let change = engine
+        .change_client_secret(&service, &id, Some(secret))
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    Ok(Json(json!({
+        "resultCode": A149001.code,
+        "resultMessage": A149001.message(&[&change.client_id]),
+        "newClientSecret": change.new_secret,
+        "oldClientSecret": change.old_secret,
+    }))
+    .into_response())
+}
