@@ -12,7 +12,7 @@ use crate::client_lookup::ClientLookup;
 use crate::enums::{
     Action, ClientType, CodeChallengeMethod, Display, Prompt, ResponseMode, ResponseType,
 };
-use crate::envelope::{envelope, envelope_with_message};
+use crate::envelope::{envelope, error_json_envelope};
 use crate::model::{Client, Scope, Service};
 use crate::params::{Params, Repeated, split_list};
 use crate::records::{
@@ -56,14 +56,13 @@ fn bad_request(
     code: ResultCode,
     args: &[&dyn std::fmt::Display],
 ) -> AuthorizationResponse {
-    let err = OAuthError::new("invalid_request", code, args);
-    let content = err.to_json(service);
-    AuthorizationResponse::bare(envelope_with_message(
+    AuthorizationResponse::bare(error_json_envelope(
+        service,
         KIND,
         Action::BadRequest,
+        "invalid_request",
         code,
-        err.message,
-        Some(content),
+        args,
     ))
 }
 
@@ -399,11 +398,14 @@ fn decide_inner(
         return Err(fail(&target, "invalid_request", A008304, &[]));
     }
     if params.contains("request_uri") {
-        return Err(Box::new(bad_request_with_error(
+        return Err(Box::new(AuthorizationResponse::bare(error_json_envelope(
             service,
+            KIND,
+            Action::BadRequest,
             "invalid_request_uri",
             A008303,
-        )));
+            &[],
+        ))));
     }
     if params.contains("request") {
         return Err(fail(&target, "request_not_supported", A008311, &[]));
@@ -488,22 +490,6 @@ fn decide_inner(
             record,
         }),
     })
-}
-
-fn bad_request_with_error(
-    service: &Service,
-    error: &'static str,
-    code: ResultCode,
-) -> AuthorizationResponse {
-    let err = OAuthError::new(error, code, &[]);
-    let content = err.to_json(service);
-    AuthorizationResponse::bare(envelope_with_message(
-        KIND,
-        Action::BadRequest,
-        code,
-        err.message,
-        Some(content),
-    ))
 }
 
 fn prompt_rank(p: &Prompt) -> usize {

@@ -6,7 +6,7 @@
 //! decide from the ticket that was taken.
 
 use crate::enums::{Action, AuthorizationFailReason};
-use crate::envelope::{envelope, envelope_with_message};
+use crate::envelope::{envelope, error_json_envelope};
 use crate::model::{Property, Service};
 use crate::records::{
     AUTHORIZATION_CODE_LIFETIME_MS, AuthorizationCode, AuthorizationTicket, Millis,
@@ -40,9 +40,7 @@ fn error_envelope(
         Action::InternalServerError => "server_error",
         _ => "invalid_request",
     };
-    let err = OAuthError::new(error, code, args);
-    let content = err.to_json(service);
-    envelope_with_message(kind, action, code, err.message, Some(content))
+    error_json_envelope(service, kind, action, error, code, args)
 }
 
 /// A validated `/auth/authorization/issue` call.

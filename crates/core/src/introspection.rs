@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::enums::{Action, GrantType};
-use crate::envelope::{envelope, envelope_with_message};
+use crate::envelope::{envelope, envelope_with_message, error_json_envelope};
 use crate::model::Service;
 use crate::params::{Params, Repeated};
 use crate::records::{Millis, TokenRecord};
@@ -216,10 +216,8 @@ fn standard_error(
     error: &'static str,
     code: ResultCode,
 ) -> Box<EnvelopeOnly> {
-    let err = OAuthError::new(error, code, &[]);
-    let content = err.to_json(service);
     Box::new(EnvelopeOnly {
-        envelope: envelope_with_message(STANDARD_KIND, action, code, err.message, Some(content)),
+        envelope: error_json_envelope(service, STANDARD_KIND, action, error, code, &[]),
     })
 }
 

@@ -3,11 +3,10 @@
 
 use crate::client_lookup::ClientLookup;
 use crate::enums::Action;
-use crate::envelope::{envelope, envelope_with_message};
+use crate::envelope::{envelope, error_json_envelope};
 use crate::model::{Client, Service};
 use crate::params::{Params, Repeated};
 use crate::records::TokenRecord;
-use crate::response::OAuthError;
 use crate::result_code::*;
 use crate::secret::ct_eq;
 use crate::wire::{EnvelopeOnly, RevocationRequest};
@@ -23,10 +22,8 @@ fn error(
     code: ResultCode,
     args: &[&dyn std::fmt::Display],
 ) -> Box<EnvelopeOnly> {
-    let e = OAuthError::new(err, code, args);
-    let content = e.to_json(service);
     Box::new(EnvelopeOnly {
-        envelope: envelope_with_message(KIND, action, code, e.message, Some(content)),
+        envelope: error_json_envelope(service, KIND, action, err, code, args),
     })
 }
 

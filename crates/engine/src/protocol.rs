@@ -3,6 +3,7 @@
 use castellan_core::client_lookup::{ClientLookup, identifier_as_id};
 use castellan_core::model::Service;
 use castellan_core::records::{AuthorizationTicket, TicketKind, TokenTicket};
+use castellan_core::secret::SecretHash;
 use castellan_core::store_ops::TokenWrite;
 use castellan_core::token::{CodeGrant, GrantOutcome, RefreshGrant};
 use castellan_core::wire::*;
@@ -13,20 +14,24 @@ use crate::system::SystemEntropy;
 use crate::{Engine, EngineResult};
 
 impl Engine {
-    /// Finds a client by numeric ID, then by alias when the service enables aliases.
+    /// Finds a client by numeric ID, then by alias when the service enables aliases. Returns
+    /// the client's sealed secret beside it, opened only by the callers that authenticate.
     async fn lookup_client(
         &self,
         service: &Service,
         identifier: &str,
-    ) -> EngineResult<(ClientLookup, Option<ClientRecord>)> {
+    ) -> EngineResult<(ClientLookup, Option<String>)> {
+        let found = |record: ClientRecord, alias_used: bool| {
+            let lookup = ClientLookup::Found {
+                client: Box::new(record.client),
+                alias_used,
+            };
+            (lookup, Some(record.sealed_secret))
+        };
         if let Some(id) = identifier_as_id(identifier)
             && let Some(record) = self.store.get_client(service.api_key, id).await?
         {
-            let lookup = ClientLookup::Found {
-                client: Box::new(record.client.clone()),
-                alias_used: false,
-            };
-            return Ok((lookup, Some(record)));
+            return Ok(found(record, false));
         }
         if service.client_id_alias_enabled
             && let Some(record) = self
@@ -37,17 +42,13 @@ impl Engine {
             if !record.client.client_id_alias_enabled {
                 return Ok((ClientLookup::AliasNotEnabled, None));
             }
-            let lookup = ClientLookup::Found {
-                client: Box::new(record.client.clone()),
-                alias_used: true,
-            };
-            return Ok((lookup, Some(record)));
+            return Ok(found(record, true));
         }
         Ok((ClientLookup::NotFound, None))
     }
 
-    fn open_secret(&self, record: Option<&ClientRecord>) -> Option<String> {
-        record.and_then(|r| self.keys.open(&r.sealed_secret))
+    fn open_secret(&self, sealed: Option<&str>) -> Option<String> {
+        sealed.and_then(|s| self.keys.open(s))
     }
 
     fn hashes(&self, access: &str, refresh: Option<&str>) -> TokenHashes {
@@ -142,17 +143,14 @@ impl Engine {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        let (lookup, record) = self
+        let (lookup, sealed) = self
             .lookup_client(service, &begun.client_identifier)
             .await?;
-        let secret = self.open_secret(record.as_ref());
+        let secret = self.open_secret(sealed.as_deref());
         let client = match token::authenticate(service, &begun, lookup, secret.as_deref()) {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        if !client.client.declares_grant_type(begun.grant_type) {
-            return Ok(token_unauthorized_grant(service));
-        }
         let now = self.now();
         let outcome = match begun.grant_type {
             castellan_core::enums::GrantType::AuthorizationCode => {
@@ -361,7 +359,9 @@ impl Engine {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        let found = self.find_either(&call.token, call.hint).await?;
+        let found = self
+            .find_either(&self.keys.hash(&call.token), call.hint)
+            .await?;
         Ok(introspection::introspect_standard(
             service,
             &call,
@@ -370,23 +370,22 @@ impl Engine {
         ))
     }
 
-    /// Looks a token up as an access token and as a refresh token, in the hinted order.
+    /// Looks a token hash up as an access token and as a refresh token, in the hinted order.
     async fn find_either(
         &self,
-        value: &str,
+        hash: &SecretHash,
         hint: introspection::Hint,
     ) -> EngineResult<Option<introspection::Found>> {
-        let hash = self.keys.hash(value);
         let as_access = async {
-            Ok::<_, crate::EngineError>(self.store.get_token_by_access(&hash).await?.map(
-                |record| introspection::Found {
+            Ok::<_, crate::EngineError>(self.store.get_token_by_access(hash).await?.map(|record| {
+                introspection::Found {
                     record,
                     is_refresh_token: false,
-                },
-            ))
+                }
+            }))
         };
         let as_refresh = async {
-            Ok::<_, crate::EngineError>(match self.store.get_token_by_refresh(&hash).await? {
+            Ok::<_, crate::EngineError>(match self.store.get_token_by_refresh(hash).await? {
                 RefreshLookup::Live(record) => Some(introspection::Found {
                     record,
                     is_refresh_token: true,
@@ -415,19 +414,19 @@ impl Engine {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        let (lookup, record) = self
+        let (lookup, sealed) = self
             .lookup_client(service, &begun.client_identifier)
             .await?;
-        let secret = self.open_secret(record.as_ref());
+        let secret = self.open_secret(sealed.as_deref());
         let client = match revocation::authenticate(service, &begun, lookup, secret.as_deref()) {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        let found = self.find_either(&begun.token, begun.hint).await?;
+        let hash = self.keys.hash(&begun.token);
+        let found = self.find_either(&hash, begun.hint).await?;
         let (response, delete) =
             revocation::decide(service, &begun, &client, found.as_ref().map(|f| &f.record));
         if delete && let Some(f) = found {
-            let hash = self.keys.hash(&begun.token);
             if f.is_refresh_token {
                 self.store.revoke_by_refresh(&hash).await?;
             } else {
@@ -435,24 +434,5 @@ impl Engine {
             }
         }
         Ok(response)
-    }
-}
-
-fn token_unauthorized_grant(service: &Service) -> TokenResponse {
-    let err = castellan_core::response::OAuthError::new(
-        "unauthorized_client",
-        castellan_core::result_code::A047302,
-        &[],
-    );
-    let content = err.to_json(service);
-    TokenResponse {
-        envelope: castellan_core::envelope::envelope_with_message(
-            "tokenResponse",
-            castellan_core::enums::Action::BadRequest,
-            castellan_core::result_code::A047302,
-            err.message,
-            Some(content),
-        ),
-        fields: TokenFields::default(),
     }
 }

@@ -3,7 +3,8 @@
 //! The client's registered `tokenAuthMethod` decides which credentials count: a
 //! `client_secret_basic` client must use the `Authorization` header (which the authorization
 //! server passes as `clientSecret`), a `client_secret_post` client the `client_secret` body
-//! parameter, and a `none` client (public) must send no secret at all.
+//! parameter, and a `none` client (public) must send no secret at all. An authenticated client
+//! must also have registered the grant type it uses.
 
 use crate::client_lookup::ClientLookup;
 use crate::enums::{Action, ClientAuthMethod, ClientType};
@@ -101,6 +102,16 @@ pub fn authenticate(
         if !matches {
             return Err(invalid_client(service, A157305, &[]));
         }
+    }
+    // RFC 6749 §5.2: a grant type the client did not register is `unauthorized_client`.
+    if !client.declares_grant_type(begun.grant_type) {
+        return Err(Box::new(error_response(
+            service,
+            Action::BadRequest,
+            "unauthorized_client",
+            A047302,
+            &[],
+        )));
     }
     Ok(AuthenticatedClient {
         client,

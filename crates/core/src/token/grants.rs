@@ -59,9 +59,21 @@ fn ok(
     grant: GrantType,
     now: Millis,
 ) -> Box<TokenResponse> {
-    let mut response = ok_response(service, client, minted, grant_success_code(grant), &[], now);
-    response.fields.grant_type = Some(grant);
-    Box::new(response)
+    Box::new(ok_response(
+        service,
+        KIND,
+        client,
+        minted,
+        grant_success_code(grant),
+        Some(grant),
+        now,
+    ))
+}
+
+/// The grant functions use `Err` for early replies so `?` can short-circuit; both sides are
+/// outcomes.
+fn settle(result: Result<GrantOutcome, GrantOutcome>) -> GrantOutcome {
+    result.unwrap_or_else(|outcome| outcome)
 }
 
 // ----- authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5) ---------------------------------
@@ -91,9 +103,9 @@ pub fn authorization_code(
     now: Millis,
     entropy: &mut dyn Entropy,
 ) -> GrantOutcome {
-    match authorization_code_inner(service, begun, client, found, now, entropy) {
-        Ok(outcome) | Err(outcome) => outcome,
-    }
+    settle(authorization_code_inner(
+        service, begun, client, found, now, entropy,
+    ))
 }
 
 fn authorization_code_inner(
@@ -247,9 +259,9 @@ pub fn refresh_token(
     now: Millis,
     entropy: &mut dyn Entropy,
 ) -> GrantOutcome {
-    match refresh_token_inner(service, begun, client, found, now, entropy) {
-        Ok(outcome) | Err(outcome) => outcome,
-    }
+    settle(refresh_token_inner(
+        service, begun, client, found, now, entropy,
+    ))
 }
 
 fn refresh_token_inner(

@@ -1,7 +1,7 @@
 //! `/auth/token/issue` and `/auth/token/fail`: finish a password-grant request after the
 //! authorization server checked the resource owner's credentials.
 
-use crate::enums::{Action, ClientAuthMethod, GrantType, TokenFailReason};
+use crate::enums::{Action, GrantType, TokenFailReason};
 use crate::model::{Client, Property, Service};
 use crate::records::{Millis, TokenRecord, TokenTicket};
 use crate::result_code::*;
@@ -9,7 +9,10 @@ use crate::secret::{Entropy, new_token};
 use crate::store_ops::TokenWrite;
 use crate::wire::{TokenFailRequest, TokenIssueRequest, TokenResponse};
 
-use super::{AuthenticatedClient, GrantOutcome, Lifetimes, error_response, mint, ok_response};
+use super::{AuthenticatedClient, GrantOutcome, Lifetimes, error_reply, mint, ok_response};
+
+const ISSUE_KIND: &str = "tokenIssueResponse";
+const FAIL_KIND: &str = "tokenFailResponse";
 use crate::authorization_issue::MAX_SUBJECT_LEN;
 
 fn server_error(
@@ -17,15 +20,14 @@ fn server_error(
     code: ResultCode,
     args: &[&dyn std::fmt::Display],
 ) -> Box<TokenResponse> {
-    let mut r = error_response(
+    Box::new(error_reply(
         service,
+        ISSUE_KIND,
         Action::InternalServerError,
         "server_error",
         code,
         args,
-    );
-    r.envelope.kind = "tokenIssueResponse";
-    Box::new(r)
+    ))
 }
 
 #[derive(Debug)]
@@ -125,10 +127,9 @@ pub fn issue(
     };
     let refresh = with_refresh.then(|| new_token(entropy));
     let minted = mint(record, refresh, entropy);
-    let mut response = ok_response(service, &client, &minted, A054001, &[], now);
-    response.envelope.kind = "tokenIssueResponse";
-    response.fields.grant_type = None;
-    response.fields.client_auth_method = None::<ClientAuthMethod>;
+    let mut response = ok_response(service, ISSUE_KIND, &client, &minted, A054001, None, now);
+    // `/auth/token/issue` authenticates no client: there is no method to report.
+    response.fields.client_auth_method = None;
     let exclusive =
         service.single_access_token_per_subject || client.client.single_access_token_per_subject;
     let write = TokenWrite::Insert {
@@ -154,15 +155,14 @@ pub fn check_fail(
     req: TokenFailRequest,
 ) -> Result<FailCall, Box<TokenResponse>> {
     let fail_error = |code| {
-        let mut r = error_response(
+        Box::new(error_reply(
             service,
+            FAIL_KIND,
             Action::InternalServerError,
             "server_error",
             code,
             &[],
-        );
-        r.envelope.kind = "tokenFailResponse";
-        Box::new(r)
+        ))
     };
     let Some(ticket) = req.ticket else {
         return Err(fail_error(A063201));
@@ -179,11 +179,7 @@ pub fn fail(
     ticket: Option<TokenTicket>,
     now: Millis,
 ) -> TokenResponse {
-    let reply = |action, error, code| {
-        let mut r = error_response(service, action, error, code, &[]);
-        r.envelope.kind = "tokenFailResponse";
-        r
-    };
+    let reply = |action, error, code| error_reply(service, FAIL_KIND, action, error, code, &[]);
     let Some(ticket) = ticket else {
         return reply(Action::InternalServerError, "server_error", A063202);
     };

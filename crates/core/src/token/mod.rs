@@ -19,11 +19,11 @@ pub use issue::{FailCall, IssueCall, check_fail, check_issue, fail, issue};
 pub use lifetimes::Lifetimes;
 
 use crate::enums::{Action, GrantType};
-use crate::envelope::envelope_with_message;
+use crate::envelope::error_json_envelope;
 use crate::model::{Property, Service};
 use crate::params::{Params, Repeated};
 use crate::records::TokenRecord;
-use crate::response::{OAuthError, token_json};
+use crate::response::token_json;
 use crate::result_code::*;
 use crate::secret::{Entropy, new_token};
 use crate::store_ops::TokenWrite;
@@ -39,10 +39,20 @@ pub(crate) fn error_response(
     code: ResultCode,
     args: &[&dyn std::fmt::Display],
 ) -> TokenResponse {
-    let err = OAuthError::new(error, code, args);
-    let content = err.to_json(service);
+    error_reply(service, KIND, action, error, code, args)
+}
+
+/// An error reply of one of the token APIs (`kind` names its DTO).
+pub(crate) fn error_reply(
+    service: &Service,
+    kind: &'static str,
+    action: Action,
+    error: &'static str,
+    code: ResultCode,
+    args: &[&dyn std::fmt::Display],
+) -> TokenResponse {
     TokenResponse {
-        envelope: envelope_with_message(KIND, action, code, err.message, Some(content)),
+        envelope: error_json_envelope(service, kind, action, error, code, args),
         fields: TokenFields::default(),
     }
 }
@@ -168,13 +178,14 @@ pub(crate) fn mint(
     }
 }
 
-/// The `OK` reply for a minted token.
+/// The `OK` reply for a minted token (`kind` names the DTO; `grant_type` is reported as given).
 pub(crate) fn ok_response(
     service: &Service,
+    kind: &'static str,
     client: &AuthenticatedClient,
     minted: &Minted,
     code: ResultCode,
-    args: &[&dyn std::fmt::Display],
+    grant_type: Option<GrantType>,
     now: i64,
 ) -> TokenResponse {
     let r = &minted.record;
@@ -187,7 +198,7 @@ pub(crate) fn ok_response(
         access_duration,
     );
     append_visible_properties(&mut content, &r.properties);
-    let envelope: Envelope = crate::envelope::envelope(KIND, Action::Ok, code, args, Some(content));
+    let envelope: Envelope = crate::envelope::envelope(kind, Action::Ok, code, &[], Some(content));
     let fields = TokenFields {
         access_token: Some(minted.access_token.clone()),
         access_token_expires_at: r.access_expires_at,
@@ -203,7 +214,7 @@ pub(crate) fn ok_response(
         } else {
             0
         },
-        grant_type: Some(r.grant_type),
+        grant_type,
         client_id: r.client_id,
         client_id_alias: client.client.client_id_alias.clone(),
         client_id_alias_used: r.client_id_alias_used,
