@@ -1,6 +1,7 @@
 //! Authentication of API callers: a service (its API key and secret) or a service owner.
 
 use castellan_core::model::Service;
+use castellan_core::secret::SecretHash;
 use castellan_store::OwnerRecord;
 
 use crate::{Engine, EngineResult};
@@ -15,26 +16,19 @@ pub enum AuthFailure {
 }
 
 impl Engine {
-    /// Checks a service's API key and secret. The secret's hash is always computed and compared,
-    /// so an unknown key costs the same as a wrong secret.
+    /// Checks a service's API key and secret.
     pub async fn authenticate_service(
         &self,
         api_key: &str,
         api_secret: &str,
     ) -> EngineResult<Result<Service, AuthFailure>> {
-        let presented = self.keys.hash(api_secret);
-        let record = match api_key.parse::<i64>() {
+        let found = match api_key.parse::<i64>() {
             Ok(key) => self.store.get_service(key).await?,
             Err(_) => None,
         };
-        let Some(record) = record else {
-            let _ = presented.matches(&self.keys.hash(""));
-            return Ok(Err(AuthFailure::Unknown));
-        };
-        if !presented.matches(&record.secret_hash) {
-            return Ok(Err(AuthFailure::Mismatch(record.service.api_key)));
-        }
-        Ok(Ok(record.service))
+        let checked =
+            self.verify_api_secret(api_secret, found, |r| (&r.secret_hash, r.service.api_key));
+        Ok(checked.map(|r| r.service))
     }
 
     /// Checks a service owner's API key and secret.
@@ -43,19 +37,32 @@ impl Engine {
         api_key: &str,
         api_secret: &str,
     ) -> EngineResult<Result<OwnerRecord, AuthFailure>> {
-        let presented = self.keys.hash(api_secret);
-        let record = match api_key.parse::<i64>() {
+        let found = match api_key.parse::<i64>() {
             Ok(key) => self.store.get_owner(key).await?,
             Err(_) => None,
         };
-        let Some(record) = record else {
+        Ok(self.verify_api_secret(api_secret, found, |r| (&r.secret_hash, r.api_key)))
+    }
+
+    /// Compares the secret with the stored hash of the record found for the API key. The hash
+    /// is computed and compared even when no record was found, so an unknown key costs the
+    /// same as a wrong secret.
+    fn verify_api_secret<T>(
+        &self,
+        api_secret: &str,
+        found: Option<T>,
+        stored: impl Fn(&T) -> (&SecretHash, i64),
+    ) -> Result<T, AuthFailure> {
+        let presented = self.keys.hash(api_secret);
+        let Some(record) = found else {
             let _ = presented.matches(&self.keys.hash(""));
-            return Ok(Err(AuthFailure::Unknown));
+            return Err(AuthFailure::Unknown);
         };
-        if !presented.matches(&record.secret_hash) {
-            return Ok(Err(AuthFailure::Mismatch(record.api_key)));
+        let (hash, api_key) = stored(&record);
+        if !presented.matches(hash) {
+            return Err(AuthFailure::Mismatch(api_key));
         }
-        Ok(Ok(record))
+        Ok(record)
     }
 
     /// Creates or replaces a service owner's credentials.

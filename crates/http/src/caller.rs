@@ -1,9 +1,9 @@
 //! Who is calling: HTTP Basic credentials of a service or of a service owner.
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use castellan_core::model::Service;
-use castellan_core::result_code::{A002201, A002205, A003201, A003204};
+use castellan_core::result_code::{A002201, A002205, A003201, A003204, ResultCode};
 use castellan_engine::{AuthFailure, Engine};
 use castellan_store::OwnerRecord;
 
@@ -33,6 +33,26 @@ fn basic_credentials(path: &str, headers: &HeaderMap) -> Result<(String, String)
     }
 }
 
+/// 401 with the result code for an unknown API key or a wrong secret.
+fn refused(
+    path: &str,
+    failure: AuthFailure,
+    unknown: ResultCode,
+    mismatch: ResultCode,
+) -> ApiError {
+    let p = api_path(path);
+    match failure {
+        AuthFailure::Unknown => {
+            ApiError::new(StatusCode::UNAUTHORIZED, unknown, unknown.message(&[&p]))
+        }
+        AuthFailure::Mismatch(key) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            mismatch,
+            mismatch.message(&[&p, &key]),
+        ),
+    }
+}
+
 pub async fn service(
     engine: &Engine,
     path: &str,
@@ -43,21 +63,7 @@ pub async fn service(
         .authenticate_service(&key, &secret)
         .await
         .map_err(|e| ApiError::internal(path, e))?;
-    outcome.map_err(|failure| {
-        let p = api_path(path);
-        match failure {
-            AuthFailure::Unknown => ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                A003201,
-                A003201.message(&[&p]),
-            ),
-            AuthFailure::Mismatch(k) => ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                A003204,
-                A003204.message(&[&p, &k]),
-            ),
-        }
-    })
+    outcome.map_err(|failure| refused(path, failure, A003201, A003204))
 }
 
 pub async fn owner(
@@ -70,19 +76,5 @@ pub async fn owner(
         .authenticate_owner(&key, &secret)
         .await
         .map_err(|e| ApiError::internal(path, e))?;
-    outcome.map_err(|failure| {
-        let p = api_path(path);
-        match failure {
-            AuthFailure::Unknown => ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                A002201,
-                A002201.message(&[&p]),
-            ),
-            AuthFailure::Mismatch(k) => ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                A002205,
-                A002205.message(&[&p, &k]),
-            ),
-        }
-    })
+    outcome.map_err(|failure| refused(path, failure, A002201, A002205))
 }

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use castellan_core::model::{Client, Service};
-use castellan_core::result_code::{A148001, A149001};
-use castellan_engine::ManageError;
+use castellan_core::result_code::{A148001, A149001, ResultCode};
+use castellan_engine::{ClientSecretChange, ManageError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,6 +51,26 @@ fn window(path: &str, q: &ListQuery) -> Result<(u32, u32), ApiError> {
     let start = parse(&q.start, 0, "start")?;
     let end = parse(&q.end, DEFAULT_END, "end")?;
     Ok((start, end.min(start.saturating_add(MAX_WINDOW))))
+}
+
+/// A list reply: the window as asked, the total, and the items unless the window is empty.
+fn list_body(start: u32, end: u32, total: u64, key: &str, items: Value) -> Value {
+    let mut body = json!({ "start": start, "end": end, "totalCount": total });
+    if end > start {
+        body[key] = items;
+    }
+    body
+}
+
+/// The reply of the two client-secret APIs.
+fn secret_change_body(code: ResultCode, change: ClientSecretChange) -> Response {
+    Json(json!({
+        "resultCode": code.code,
+        "resultMessage": code.message(&[&change.client_id]),
+        "newClientSecret": change.new_secret,
+        "oldClientSecret": change.old_secret,
+    }))
+    .into_response()
 }
 
 // ----- services ---------------------------------------------------------------------------
@@ -100,11 +120,13 @@ pub async fn list_services(
         .list_services(Some(&owner), start, end)
         .await
         .map_err(|e| manage_error(path, e))?;
-    let mut body = json!({ "start": start, "end": end, "totalCount": page.total });
-    if end > start {
-        body["services"] = json!(page.services);
-    }
-    Ok(Json(body))
+    Ok(Json(list_body(
+        start,
+        end,
+        page.total,
+        "services",
+        json!(page.services),
+    )))
 }
 
 pub async fn update_service(
@@ -188,12 +210,9 @@ pub async fn list_clients(
         .list_clients(&service, developer, start, end)
         .await
         .map_err(|e| manage_error(path, e))?;
-    let mut body = json!({ "start": start, "end": end, "totalCount": page.total });
+    let mut body = list_body(start, end, page.total, "clients", json!(page.clients));
     if let Some(d) = developer {
         body["developer"] = json!(d);
-    }
-    if end > start {
-        body["clients"] = json!(page.clients);
     }
     Ok(Json(body))
 }
@@ -243,13 +262,7 @@ pub async fn refresh_client_secret(
         .change_client_secret(&service, &id, None)
         .await
         .map_err(|e| manage_error(path, e))?;
-    Ok(Json(json!({
-        "resultCode": A148001.code,
-        "resultMessage": A148001.message(&[&change.client_id]),
-        "newClientSecret": change.new_secret,
-        "oldClientSecret": change.old_secret,
-    }))
-    .into_response())
+    Ok(secret_change_body(A148001, change))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -276,11 +289,5 @@ pub async fn update_client_secret(
         .change_client_secret(&service, &id, Some(secret))
         .await
         .map_err(|e| manage_error(path, e))?;
-    Ok(Json(json!({
-        "resultCode": A149001.code,
-        "resultMessage": A149001.message(&[&change.client_id]),
-        "newClientSecret": change.new_secret,
-        "oldClientSecret": change.old_secret,
-    }))
-    .into_response())
+    Ok(secret_change_body(A149001, change))
 }
