@@ -162,12 +162,23 @@ impl Fixture {
         issued["authorizationCode"].as_str().unwrap().to_owned()
     }
 
-    async fn redeem(&self, code: &str) -> Value {
+    /// Calls `path` with `parameters` and the confidential client's Basic credentials.
+    async fn as_client(&self, path: &str, parameters: &str) -> Value {
         self.api(
-            "/api/auth/token",
-            json!({"parameters": format!("grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"),
-                   "clientId": self.client_id.to_string(), "clientSecret": self.client_secret}),
+            path,
+            json!({"parameters": parameters, "clientId": self.client_id.to_string(), "clientSecret": self.client_secret}),
         )
+        .await
+    }
+
+    async fn token(&self, parameters: &str) -> Value {
+        self.as_client("/api/auth/token", parameters).await
+    }
+
+    async fn redeem(&self, code: &str) -> Value {
+        self.token(&format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"
+        ))
         .await
     }
 
@@ -275,7 +286,7 @@ async fn full_walkthrough() {
     assert_eq!(std_body["sub"], "42");
 
     let revoked = f
-        .api("/api/auth/revocation", json!({"parameters": format!("token={at}"), "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}))
+        .as_client("/api/auth/revocation", &format!("token={at}"))
         .await;
     assert_eq!(revoked["action"], "OK", "{revoked}");
     let after = f.introspect(at).await;
@@ -283,8 +294,10 @@ async fn full_walkthrough() {
     assert_eq!(after["existent"], false);
     // Revoking the access token revoked its refresh token too.
     let refreshed = f
-        .api("/api/auth/token", json!({"parameters": format!("grant_type=refresh_token&refresh_token={}", token["refreshToken"].as_str().unwrap()),
-              "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}))
+        .token(&format!(
+            "grant_type=refresh_token&refresh_token={}",
+            token["refreshToken"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(refreshed["action"], "BAD_REQUEST");
 }
@@ -331,12 +344,8 @@ async fn refresh_rotation_and_reuse_detection() {
     let refresh = |rt: String| {
         let f = &f;
         async move {
-            f.api(
-                "/api/auth/token",
-                json!({"parameters": format!("grant_type=refresh_token&refresh_token={rt}"),
-                  "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}),
-            )
-            .await
+            f.token(&format!("grant_type=refresh_token&refresh_token={rt}"))
+                .await
         }
     };
     let second = refresh(rt1.clone()).await;
@@ -364,11 +373,7 @@ async fn refresh_rotation_and_reuse_detection() {
 async fn client_credentials_and_password_grants() {
     let f = Fixture::new().await;
     let cc = f
-        .api(
-            "/api/auth/token",
-            json!({"parameters": "grant_type=client_credentials&scope=timeline.read",
-              "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}),
-        )
+        .token("grant_type=client_credentials&scope=timeline.read")
         .await;
     assert_eq!(cc["action"], "OK", "{cc}");
     assert!(cc.get("refreshToken").is_none());
@@ -376,11 +381,7 @@ async fn client_credentials_and_password_grants() {
     assert_eq!(content(&cc)["scope"], "timeline.read");
 
     let pw = f
-        .api(
-            "/api/auth/token",
-            json!({"parameters": "grant_type=password&username=john&password=pw",
-              "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}),
-        )
+        .token("grant_type=password&username=john&password=pw")
         .await;
     assert_eq!(pw["action"], "PASSWORD", "{pw}");
     assert_eq!(pw["username"], "john");
@@ -396,11 +397,7 @@ async fn client_credentials_and_password_grants() {
     assert_eq!(issued["subject"], "john");
 
     let pw2 = f
-        .api(
-            "/api/auth/token",
-            json!({"parameters": "grant_type=password&username=john&password=bad",
-              "clientId": f.client_id.to_string(), "clientSecret": f.client_secret}),
-        )
+        .token("grant_type=password&username=john&password=bad")
         .await;
     let failed = f
         .api(
