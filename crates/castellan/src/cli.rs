@@ -3,6 +3,8 @@
 //! master key is the administrator). They are safe to use while a server runs on the same data
 //! directory: SQLite serialises the writers.
 
+use std::io::IsTerminal;
+
 use castellan_core::enums::{ClientAuthMethod, ClientType, GrantType, ResponseType};
 use castellan_core::model::{Client, Service};
 use clap::{Parser, Subcommand};
@@ -123,18 +125,26 @@ enum ClientCommand {
     },
 }
 
-fn init_logging() {
+/// Log lines go to stderr from a background thread, so a request never waits on the write;
+/// the returned guard flushes what is queued when it drops.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let json = std::env::var("CASTELLAN_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Not lossy: under a flood of lines, callers wait rather than lines being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     if json {
         builder.json().init();
     } else {
         builder.init();
     }
+    guard
 }
 
 fn print<T: Serialize>(
@@ -151,7 +161,7 @@ fn print<T: Serialize>(
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_logging();
+    let _log_flush = init_logging();
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Service(cmd) => service(cmd).await,
@@ -167,7 +177,7 @@ async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {
             data,
             out,
         } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             if let Some(owner) = setup::ensure_owner(&engine).await? {
                 eprintln!(
                     "service owner created: API key {} / API secret {}",
@@ -191,7 +201,7 @@ async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {
             })
         }
         ServiceCommand::List { data, out } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let page = engine.list_services(None, 0, u32::MAX).await?;
             print(&out, &page.services, || {
                 page.services
@@ -209,14 +219,14 @@ async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {
             })
         }
         ServiceCommand::Get { api_key, data, out } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let service = engine.get_service(None, api_key).await?;
             print(&out, &service, || {
                 serde_json::to_string_pretty(&service).unwrap_or_default()
             })
         }
         ServiceCommand::Delete { api_key, data } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             engine.delete_service(None, api_key).await?;
             println!("deleted service {api_key}");
             Ok(())
@@ -238,7 +248,7 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             data,
             out,
         } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let service = load_service(&engine, service).await?;
             let mut input = Client {
                 client_name: Some(name),
@@ -262,7 +272,7 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             })
         }
         ClientCommand::List { service, data, out } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let service = load_service(&engine, service).await?;
             let page = engine.list_clients(&service, None, 0, u32::MAX).await?;
             print(&out, &page.clients, || {
@@ -285,7 +295,7 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             data,
             out,
         } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let service = load_service(&engine, service).await?;
             let found = engine.get_client(&service, &client).await?;
             print(&out, &found, || {
@@ -297,7 +307,7 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
             client,
             data,
         } => {
-            let engine = setup::open_engine(&data).await?;
+            let engine = setup::open_engine(&data, 0).await?;
             let service = load_service(&engine, service).await?;
             engine.delete_client(&service, &client).await?;
             println!("deleted client {client}");

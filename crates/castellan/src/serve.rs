@@ -20,6 +20,11 @@ pub struct ServeArgs {
     /// Do not create the demo service and client on an empty data directory.
     #[arg(long, env = "CASTELLAN_NO_DEMO")]
     pub no_demo: bool,
+    /// How long (milliseconds) service and client settings are served from memory. Changes
+    /// made through this server apply at once; changes made by another process on the same
+    /// database apply within this time. 0 reads the database on every call.
+    #[arg(long, env = "CASTELLAN_CACHE_TTL_MS", default_value_t = castellan_engine::DEFAULT_CACHE_TTL_MS)]
+    pub cache_ttl_ms: i64,
 }
 
 /// How often expired records are purged, and how many go per batch.
@@ -27,7 +32,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 const PURGE_BATCH: u32 = 1000;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let engine = setup::open_engine(&args.data).await?;
+    let engine = setup::open_engine(&args.data, args.cache_ttl_ms).await?;
     let generated_owner = setup::ensure_owner(&engine).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

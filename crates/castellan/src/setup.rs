@@ -38,17 +38,21 @@ fn sibling_key_file(data_dir: &Path) -> PathBuf {
     data_dir.with_file_name(name)
 }
 
-pub async fn open_engine(args: &DataArgs) -> anyhow::Result<Arc<Engine>> {
+/// `cache_ttl_ms`: how long services and clients may be served from memory (0: never).
+pub async fn open_engine(args: &DataArgs, cache_ttl_ms: i64) -> anyhow::Result<Arc<Engine>> {
     let env_key = std::env::var("CASTELLAN_MASTER_KEY").ok();
     let master = load_or_create_master_key(env_key.as_deref(), &args.master_key_path())
         .map_err(|e| anyhow!(e))?;
     let store = SqliteStore::open(&args.data_dir.join("castellan.db"))
         .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
-    let engine = Arc::new(Engine::new(
-        Arc::new(store),
-        SecretKeys::from_master(&master),
-        Arc::new(SystemClock),
-    ));
+    let engine = Arc::new(
+        Engine::new(
+            Arc::new(store),
+            SecretKeys::from_master(&master),
+            Arc::new(SystemClock),
+        )
+        .with_cache_ttl_ms(cache_ttl_ms),
+    );
     engine.check_master_key().await.map_err(|e| anyhow!(e))?;
     Ok(engine)
 }

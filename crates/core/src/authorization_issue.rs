@@ -44,7 +44,7 @@ fn error_envelope(
 }
 
 /// A validated `/auth/authorization/issue` call.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct IssueCall {
     pub ticket: String,
     pub subject: String,

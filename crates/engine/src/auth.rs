@@ -1,5 +1,7 @@
 //! Authentication of API callers: a service (its API key and secret) or a service owner.
 
+use std::sync::Arc;
+
 use castellan_core::model::Service;
 use castellan_core::secret::SecretHash;
 use castellan_store::OwnerRecord;
@@ -21,14 +23,14 @@ impl Engine {
         &self,
         api_key: &str,
         api_secret: &str,
-    ) -> EngineResult<Result<Service, AuthFailure>> {
+    ) -> EngineResult<Result<Arc<Service>, AuthFailure>> {
         let found = match api_key.parse::<i64>() {
-            Ok(key) => self.store.get_service(key).await?,
+            Ok(key) => self.cached_service(key).await?,
             Err(_) => None,
         };
         let checked =
             self.verify_api_secret(api_secret, found, |r| (&r.secret_hash, r.service.api_key));
-        Ok(checked.map(|r| r.service))
+        Ok(checked.map(|r| Arc::clone(&r.service)))
     }
 
     /// Checks a service owner's API key and secret.

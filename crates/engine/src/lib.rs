@@ -3,6 +3,7 @@
 //! Used by the HTTP layer and the CLI alike.
 
 mod auth;
+mod directory;
 mod manage;
 mod protocol;
 mod system;
@@ -13,6 +14,7 @@ use castellan_core::secret::SecretKeys;
 use castellan_store::{Store, StoreError};
 
 pub use auth::AuthFailure;
+pub use directory::DEFAULT_CACHE_TTL_MS;
 pub use manage::{ClientPage, ClientSecretChange, ManageError, NewService, ServicePage};
 pub use system::{Clock, SystemClock, SystemEntropy, load_or_create_master_key};
 
@@ -29,11 +31,24 @@ pub struct Engine {
     store: Arc<dyn Store>,
     keys: SecretKeys,
     clock: Arc<dyn Clock>,
+    directory: directory::Directory,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, keys: SecretKeys, clock: Arc<dyn Clock>) -> Self {
-        Self { store, keys, clock }
+        Self {
+            store,
+            keys,
+            clock,
+            directory: directory::Directory::new(DEFAULT_CACHE_TTL_MS),
+        }
+    }
+
+    /// Sets how long services and clients are served from memory before storage is read
+    /// again (see `directory`); 0 reads storage on every call.
+    pub fn with_cache_ttl_ms(mut self, ttl_ms: i64) -> Self {
+        self.directory = directory::Directory::new(ttl_ms.max(0));
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

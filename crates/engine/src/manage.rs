@@ -245,7 +245,9 @@ impl Engine {
             secret_hash: existing.secret_hash,
             service: input,
         };
-        if !self.store.update_service(record.clone()).await? {
+        let updated = self.store.update_service(record.clone()).await?;
+        self.forget_service(api_key);
+        if !updated {
             return Err(ManageError::NotFound(format!(
                 "The service (API Key = {api_key}) does not exist."
             )));
@@ -260,6 +262,7 @@ impl Engine {
     ) -> ManageResult<()> {
         self.owned_service(owner, api_key).await?;
         self.store.delete_service(api_key).await?;
+        self.forget_service(api_key);
         Ok(())
     }
 
@@ -389,7 +392,9 @@ impl Engine {
             sealed_secret: existing.sealed_secret,
             client: input,
         };
-        if !self.store.update_client(record.clone()).await? {
+        let updated = self.store.update_client(record.clone()).await?;
+        self.forget_clients(service.api_key);
+        if !updated {
             return Err(ManageError::NotFound(format!(
                 "The client (ID = {client_id}) does not exist."
             )));
@@ -402,6 +407,7 @@ impl Engine {
         self.store
             .delete_client(service.api_key, record.client.client_id)
             .await?;
+        self.forget_clients(service.api_key);
         Ok(())
     }
 
@@ -421,7 +427,9 @@ impl Engine {
         record.sealed_secret = self.keys.seal(&new_secret, &mut SystemEntropy);
         record.client.modified_at = self.now();
         let client_id = record.client.client_id;
-        if !self.store.update_client(record).await? {
+        let updated = self.store.update_client(record).await?;
+        self.forget_clients(service.api_key);
+        if !updated {
             return Err(ManageError::NotFound(format!(
                 "The client (identifier = {identifier}) does not exist."
             )));

@@ -1,5 +1,7 @@
 //! The protocol operations: load, let the core decide, write once.
 
+use std::sync::Arc;
+
 use castellan_core::client_lookup::{ClientLookup, identifier_as_id};
 use castellan_core::model::Service;
 use castellan_core::records::{AuthorizationTicket, TicketKind, TokenTicket};
@@ -21,22 +23,21 @@ impl Engine {
         service: &Service,
         identifier: &str,
     ) -> EngineResult<(ClientLookup, Option<String>)> {
-        let found = |record: ClientRecord, alias_used: bool| {
+        let found = |record: Arc<ClientRecord>, alias_used: bool| {
             let lookup = ClientLookup::Found {
-                client: Box::new(record.client),
+                client: Box::new(record.client.clone()),
                 alias_used,
             };
-            (lookup, Some(record.sealed_secret))
+            (lookup, Some(record.sealed_secret.clone()))
         };
         if let Some(id) = identifier_as_id(identifier)
-            && let Some(record) = self.store.get_client(service.api_key, id).await?
+            && let Some(record) = self.cached_client(service.api_key, id).await?
         {
             return Ok(found(record, false));
         }
         if service.client_id_alias_enabled
             && let Some(record) = self
-                .store
-                .get_client_by_alias(service.api_key, identifier)
+                .cached_client_by_alias(service.api_key, identifier)
                 .await?
         {
             if !record.client.client_id_alias_enabled {
@@ -108,15 +109,34 @@ impl Engine {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
+        // Read the ticket, decide, then use it up and store the code in one write. If a
+        // concurrent call used the ticket in between, answer as for an unknown ticket.
+        let kind = TicketKind::Authorization;
+        let ticket_hash = self.keys.hash(&call.ticket);
         let ticket: Option<AuthorizationTicket> = self
-            .take_ticket(TicketKind::Authorization, &call.ticket)
-            .await?;
+            .store
+            .get_ticket(kind, &ticket_hash)
+            .await?
+            .and_then(|t| serde_json::from_str(&t.data).ok());
+        let unknown_ticket = |call| {
+            authorization_issue::issue(service, call, None, self.now(), &mut SystemEntropy).response
+        };
+        if ticket.is_none() {
+            return Ok(unknown_ticket(call));
+        }
+        let retry = call.clone();
         let decision =
             authorization_issue::issue(service, call, ticket, self.now(), &mut SystemEntropy);
-        if let Some(code) = decision.code {
-            self.store
-                .put_code(&self.keys.hash(&code.value), &code.record)
-                .await?;
+        let code_hash = decision.code.as_ref().map(|c| self.keys.hash(&c.value));
+        let code = code_hash
+            .as_ref()
+            .zip(decision.code.as_ref().map(|c| &c.record));
+        if !self
+            .store
+            .use_ticket_for_code(kind, &ticket_hash, code)
+            .await?
+        {
+            return Ok(unknown_ticket(retry));
         }
         Ok(decision.response)
     }
@@ -298,10 +318,9 @@ impl Engine {
         let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
         let client = match &ticket {
             Some(t) => self
-                .store
-                .get_client(service.api_key, t.client_id)
+                .cached_client(service.api_key, t.client_id)
                 .await?
-                .map(|r| r.client),
+                .map(|r| r.client.clone()),
             None => None,
         };
         let outcome = token::issue(

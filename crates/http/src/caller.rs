@@ -1,5 +1,7 @@
 //! Who is calling: HTTP Basic credentials of a service or of a service owner.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use castellan_core::model::Service;
@@ -57,7 +59,7 @@ pub async fn service(
     engine: &Engine,
     path: &str,
     headers: &HeaderMap,
-) -> Result<Service, ApiError> {
+) -> Result<Arc<Service>, ApiError> {
     let (key, secret) = basic_credentials(path, headers)?;
     let outcome = engine
         .authenticate_service(&key, &secret)

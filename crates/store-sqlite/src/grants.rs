@@ -52,6 +52,47 @@ pub fn take_ticket(
     .db()
 }
 
+pub fn get_ticket(
+    conn: &Connection,
+    kind: TicketKind,
+    hash: &str,
+) -> StoreResult<Option<StoredTicket>> {
+    conn.prepare_cached(
+        "SELECT service_api_key, data, expires_at FROM tickets WHERE hash = ?1 AND kind = ?2",
+    )
+    .db()?
+    .query_row(params![hash, kind.as_str()], |row| {
+        Ok(StoredTicket {
+            service_api_key: row.get(0)?,
+            data: row.get(1)?,
+            expires_at: row.get(2)?,
+        })
+    })
+    .optional()
+    .db()
+}
+
+/// Deletes the ticket and, if it was there, stores the code; `false` if it was gone.
+pub fn use_ticket_for_code(
+    conn: &Connection,
+    kind: TicketKind,
+    ticket_hash: &str,
+    code: Option<(&str, &AuthorizationCode, &str)>,
+) -> StoreResult<bool> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM tickets WHERE hash = ?1 AND kind = ?2")
+        .db()?
+        .execute(params![ticket_hash, kind.as_str()])
+        .db()?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    if let Some((hash, code, data)) = code {
+        put_code(conn, hash, code, data)?;
+    }
+    Ok(true)
+}
+
 pub fn put_code(
     conn: &Connection,
     hash: &str,

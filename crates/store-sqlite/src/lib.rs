@@ -195,6 +195,36 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn get_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredTicket>> {
+        self.readers
+            .with(|c| grants::get_ticket(c, kind, hash.as_str()))
+    }
+
+    async fn use_ticket_for_code(
+        &self,
+        kind: TicketKind,
+        ticket_hash: &SecretHash,
+        code: Option<(&SecretHash, &AuthorizationCode)>,
+    ) -> StoreResult<bool> {
+        let ticket_hash = owned(ticket_hash);
+        let code = match code {
+            Some((hash, code)) => Some((owned(hash), code.clone(), to_json(code)?)),
+            None => None,
+        };
+        self.writer
+            .run(move |tx| {
+                let code = code
+                    .as_ref()
+                    .map(|(hash, code, data)| (hash.as_str(), code, data.as_str()));
+                grants::use_ticket_for_code(tx, kind, &ticket_hash, code)
+            })
+            .await
+    }
+
     async fn take_ticket(
         &self,
         kind: TicketKind,

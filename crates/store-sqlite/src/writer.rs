@@ -4,6 +4,7 @@
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use castellan_store::{StoreError, StoreResult};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -111,7 +112,14 @@ fn stopped() -> StoreError {
     StoreError::Backend("the storage writer has stopped".into())
 }
 
+/// The writer checkpoints after this many operations, or this long after the last checkpoint
+/// when anything was written since (roughly SQLite's own 1000-page threshold under load).
+const CHECKPOINT_AFTER_OPS: usize = 256;
+const CHECKPOINT_AFTER: Duration = Duration::from_secs(1);
+
 fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Op>>) {
+    let mut ops_since_checkpoint = 0usize;
+    let mut last_checkpoint = Instant::now();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -125,8 +133,22 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Op>>) {
             tracing::error!(error = %e, operations = batch.len(), "write batch failed");
         }
         let batch_error = outcome.err().map(|e| e.to_string());
+        let batch_len = batch.len();
         for op in batch {
             op.deliver(batch_error.as_deref());
+        }
+        // With the replies sent, fold the log back into the database file once it has grown.
+        // Run here, between batches, the checkpoint sees no concurrent writer, so it copies
+        // every frame and the next commit starts the log file over instead of extending it.
+        ops_since_checkpoint += batch_len;
+        if ops_since_checkpoint >= CHECKPOINT_AFTER_OPS
+            || last_checkpoint.elapsed() >= CHECKPOINT_AFTER
+        {
+            ops_since_checkpoint = 0;
+            last_checkpoint = Instant::now();
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
         }
     }
 }
@@ -134,6 +156,7 @@ fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Op>>) {
 /// Runs the batch in one transaction, each operation inside a savepoint so a failing one is
 /// undone alone. An error here means the whole batch was rolled back.
 fn apply_batch(conn: &mut Connection, batch: &mut [Box<dyn Op>]) -> rusqlite::Result<()> {
+    let started = Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for op in batch.iter_mut() {
         tx.prepare_cached("SAVEPOINT op")?.execute([])?;
@@ -142,5 +165,13 @@ fn apply_batch(conn: &mut Connection, batch: &mut [Box<dyn Op>]) -> rusqlite::Re
         }
         tx.prepare_cached("RELEASE op")?.execute([])?;
     }
-    tx.commit()
+    let applied = Instant::now();
+    tx.commit()?;
+    tracing::trace!(
+        operations = batch.len(),
+        apply_us = (applied - started).as_micros() as u64,
+        commit_us = applied.elapsed().as_micros() as u64,
+        "write batch committed"
+    );
+    Ok(())
 }

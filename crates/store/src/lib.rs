@@ -186,6 +186,21 @@ pub trait Store: Send + Sync + 'static {
         data: &str,
         expires_at: Millis,
     ) -> StoreResult<()>;
+    /// Reads a ticket without using it up (see `use_ticket_for_code`).
+    async fn get_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredTicket>>;
+    /// Atomically uses up the ticket and, when `code` is given, stores that code: one write
+    /// where taking the ticket and then storing the code would be two. `false`, and nothing
+    /// stored, when the ticket was already gone (used by a concurrent call).
+    async fn use_ticket_for_code(
+        &self,
+        kind: TicketKind,
+        ticket_hash: &SecretHash,
+        code: Option<(&SecretHash, &AuthorizationCode)>,
+    ) -> StoreResult<bool>;
     /// Removes and returns the ticket (single use), expired or not: the caller reports expiry.
     async fn take_ticket(
         &self,

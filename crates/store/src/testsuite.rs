@@ -38,6 +38,8 @@ macro_rules! store_suite {
             client_conflicts,
             client_delete_cascades,
             tickets,
+            ticket_for_code,
+            concurrent_ticket_use,
             codes,
             concurrent_redemption,
             token_lookup,
@@ -682,6 +684,98 @@ pub async fn tickets<S: Store>(store: Arc<S>) {
             .unwrap()
             .is_none()
     );
+}
+
+pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
+    setup(&*store, 11, &[101]).await;
+    let kind = TicketKind::Authorization;
+    store
+        .put_ticket(kind, &hash("t1"), 11, "{}", NOW + HOUR)
+        .await
+        .unwrap();
+    store
+        .put_ticket(kind, &hash("t2"), 11, "{}", NOW + HOUR)
+        .await
+        .unwrap();
+
+    // Reading does not use the ticket up; the kind must match.
+    let peeked = store.get_ticket(kind, &hash("t1")).await.unwrap().unwrap();
+    assert_eq!((peeked.service_api_key, peeked.data.as_str()), (11, "{}"));
+    assert!(store.get_ticket(kind, &hash("t1")).await.unwrap().is_some());
+    assert!(
+        store
+            .get_ticket(TicketKind::Token, &hash("t1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Used with a code: the ticket goes and the code is stored, once.
+    let c = code(11, 101, "g1");
+    assert!(
+        store
+            .use_ticket_for_code(kind, &hash("t1"), Some((&hash("c1"), &c)))
+            .await
+            .unwrap()
+    );
+    assert!(store.get_ticket(kind, &hash("t1")).await.unwrap().is_none());
+    assert_eq!(store.get_code(&hash("c1")).await.unwrap().unwrap().code, c);
+    assert!(
+        !store
+            .use_ticket_for_code(kind, &hash("t1"), Some((&hash("c2"), &c)))
+            .await
+            .unwrap()
+    );
+    assert!(store.get_code(&hash("c2")).await.unwrap().is_none());
+
+    // Used without a code (the call was refused): the ticket still goes.
+    assert!(
+        store
+            .use_ticket_for_code(kind, &hash("t2"), None)
+            .await
+            .unwrap()
+    );
+    assert!(store.get_ticket(kind, &hash("t2")).await.unwrap().is_none());
+}
+
+pub async fn concurrent_ticket_use<S: Store>(store: Arc<S>) {
+    const TASKS: usize = 16;
+    setup(&*store, 11, &[101]).await;
+    let kind = TicketKind::Authorization;
+    store
+        .put_ticket(kind, &hash("t1"), 11, "{}", NOW + HOUR)
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = code(11, 101, &format!("g{i}"));
+            barrier.wait().await;
+            store
+                .use_ticket_for_code(kind, &hash("t1"), Some((&hash(&format!("c{i}")), &c)))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    let mut stored = 0;
+    for i in 0..TASKS {
+        if store
+            .get_code(&hash(&format!("c{i}")))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1);
 }
 
 pub async fn codes<S: Store>(store: Arc<S>) {

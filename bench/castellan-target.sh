@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts a release build of Castellan for bench.py on a fresh data directory:
+# creates one service and one confidential client (client_secret_basic, the tutorial's
+# redirect URI) with the CLI, writes their credentials to $VARS_FILE for bench.py to substitute
+# into requests, then runs `castellan serve` in the foreground (bench.py pins and stops it).
+#
+# Environment: PORT (default 8081), RUN_DIR (default .run/castellan), VARS_FILE (default
+# $RUN_DIR/vars.json), CASTELLAN_BIN (default ../target/release/castellan).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+port="${PORT:-8081}"
+run_dir="${RUN_DIR:-$here/.run/castellan}"
+vars="${VARS_FILE:-$run_dir/vars.json}"
+bin="${CASTELLAN_BIN:-$here/../target/release/castellan}"
+[[ -x "$bin" ]] || { echo "castellan-target.sh: $bin not found; run: cargo build --release" >&2; exit 2; }
+
+rm -rf "$run_dir"
+mkdir -p "$run_dir"
+data=(--data-dir "$run_dir/data" --master-key-file "$run_dir/master.key")
+export CASTELLAN_SERVICE_OWNER_API_KEY=4242 CASTELLAN_SERVICE_OWNER_API_SECRET=bench-owner-secret
+service="$("$bin" service create --name bench --issuer https://bench.example.com --json "${data[@]}")"
+api_key="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])' <<<"$service")"
+client="$("$bin" client create --service "$api_key" --name bench-client \
+  --redirect-uri https://client.example.org/cb/example.com --json "${data[@]}")"
+python3 - "$vars" <<PY
+import json, sys
+service, client = json.loads('''$service'''), json.loads('''$client''')
+json.dump({"API_KEY": str(service["apiKey"]), "API_SECRET": service["apiSecret"],
+           "CLIENT_ID": str(client["clientId"]), "CLIENT_SECRET": client["clientSecret"]},
+          open(sys.argv[1], "w"))
+PY
+# One log line per call is formatted as in production; it is not written to disk here, so
+# the run measures the server rather than the log volume.
+exec "$bin" serve --listen "127.0.0.1:$port" --no-demo "${data[@]}" 2>/dev/null
