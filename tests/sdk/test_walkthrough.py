@@ -714,6 +714,21 @@ def test_refresh_client_secret(api):
     assert api.getClient(created.clientId).clientSecret == res.newClientSecret
 
 
+def test_client_lock_flag(api):
+    created = create_client(api, build_confidential_client("sdk-lock"))
+    cc = {"grant_type": "client_credentials"}
+    api.updateClientLockFlag(created.clientId, True)
+    locked = token(api, cc, created.clientId, created.clientSecret)
+    assert locked.action is TokenAction.INVALID_CLIENT, (locked.resultCode, locked.resultMessage)
+    assert locked.resultCode == "A048307"
+    assert api.getClient(created.clientId).locked is True
+
+    api.updateClientLockFlag(created.clientId, False)
+    unlocked = token(api, cc, created.clientId, created.clientSecret)
+    assert unlocked.action is TokenAction.OK, (unlocked.resultCode, unlocked.resultMessage)
+    assert api.getClient(created.clientId).locked is False
+
+
 def test_delete_client(api):
     created = create_client(api, build_confidential_client("sdk-to-delete"))
     api.deleteClient(created.clientId)

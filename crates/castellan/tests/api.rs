@@ -487,6 +487,176 @@ async fn public_client_needs_pkce() {
     assert_eq!(good["action"], "OK", "{good}");
 }
 
+impl Fixture {
+    /// A code for the public client, with the PKCE verifier that redeems it.
+    async fn public_code(&self) -> (String, &'static str) {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let a = self
+            .authorize(&format!(
+                "response_type=code&client_id={}&redirect_uri={REDIRECT_ENC}&code_challenge={challenge}&code_challenge_method=S256",
+                self.public_id
+            ))
+            .await;
+        let issued = self
+            .api(
+                "/api/auth/authorization/issue",
+                json!({"ticket": a["ticket"], "subject": "u"}),
+            )
+            .await;
+        let code = issued["authorizationCode"].as_str().unwrap().to_owned();
+        (code, verifier)
+    }
+}
+
+#[tokio::test]
+async fn client_id_may_be_omitted_only_when_the_service_allows_it() {
+    // Not allowed (the default): a token request must name its client.
+    let f = Fixture::new().await;
+    let (code, verifier) = f.public_code().await;
+    let params = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={verifier}"
+    );
+    let refused = f
+        .api("/api/auth/token", json!({ "parameters": params }))
+        .await;
+    assert_eq!(refused["action"], "BAD_REQUEST", "{refused}");
+    assert_eq!(refused["resultCode"], "A244305");
+
+    // Allowed: the public client is inferred from the code, then from the refresh token.
+    let f = Fixture::with_service(json!({"missingClientIdAllowed": true})).await;
+    let (code, verifier) = f.public_code().await;
+    let params = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={verifier}"
+    );
+    let ok = f
+        .api("/api/auth/token", json!({ "parameters": params }))
+        .await;
+    assert_eq!(ok["action"], "OK", "{ok}");
+    assert_eq!(ok["clientId"], f.public_id);
+    let refreshed = f
+        .api(
+            "/api/auth/token",
+            json!({ "parameters": format!("grant_type=refresh_token&refresh_token={}", ok["refreshToken"].as_str().unwrap()) }),
+        )
+        .await;
+    assert_eq!(refreshed["action"], "OK", "{refreshed}");
+
+    // A confidential client's code without its credentials is still refused.
+    let code = f.code("").await;
+    let anonymous = f
+        .api(
+            "/api/auth/token",
+            json!({ "parameters": format!("grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}") }),
+        )
+        .await;
+    assert_eq!(anonymous["action"], "INVALID_CLIENT", "{anonymous}");
+    // An unknown code names no client.
+    let unknown = f
+        .api(
+            "/api/auth/token",
+            json!({ "parameters": format!("grant_type=authorization_code&code=nope&redirect_uri={REDIRECT_ENC}") }),
+        )
+        .await;
+    assert_eq!(unknown["action"], "BAD_REQUEST");
+    assert_eq!(unknown["resultCode"], "A244305");
+}
+
+#[tokio::test]
+async fn single_access_token_per_subject_applies_to_code_redemption() {
+    let f = Fixture::with_service(json!({"singleAccessTokenPerSubject": true})).await;
+    let first = f.redeem(&f.code("").await).await;
+    assert_eq!(first["action"], "OK", "{first}");
+    let second = f.redeem(&f.code("").await).await;
+    assert_eq!(second["action"], "OK", "{second}");
+    let old = f.introspect(first["accessToken"].as_str().unwrap()).await;
+    assert_eq!(old["action"], "UNAUTHORIZED", "{old}");
+    let new = f.introspect(second["accessToken"].as_str().unwrap()).await;
+    assert_eq!(new["action"], "OK", "{new}");
+
+    // Client-credentials tokens have no subject and are left alone.
+    let f = Fixture::with_service(json!({"singleAccessTokenPerSubject": true})).await;
+    let cc1 = f.token("grant_type=client_credentials").await;
+    let cc2 = f.token("grant_type=client_credentials").await;
+    for t in [&cc1, &cc2] {
+        let seen = f.introspect(t["accessToken"].as_str().unwrap()).await;
+        assert_eq!(seen["action"], "OK", "{seen}");
+    }
+}
+
+#[tokio::test]
+async fn introspection_names_the_client_alias() {
+    let f = Fixture::with_service(json!({"clientIdAliasEnabled": true})).await;
+    let (status, client) = f
+        .server
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/client/get/{}", f.client_id),
+            f.creds(),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut updated = client.clone();
+    updated["clientIdAlias"] = json!("my-client");
+    updated["clientIdAliasEnabled"] = json!(true);
+    let saved = f
+        .api(&format!("/api/client/update/{}", f.client_id), updated)
+        .await;
+    assert_eq!(saved["clientIdAlias"], "my-client", "{saved}");
+    let token = f.token("grant_type=client_credentials").await;
+    let seen = f.introspect(token["accessToken"].as_str().unwrap()).await;
+    assert_eq!(seen["clientIdAlias"], "my-client", "{seen}");
+    assert_eq!(seen["clientIdAliasUsed"], false);
+}
+
+#[tokio::test]
+async fn client_lock_flag() {
+    let f = Fixture::new().await;
+    let path = format!("/api/client/lock_flag/update/{}", f.client_id);
+    let call = |body: Value| {
+        let path = path.clone();
+        let f = &f;
+        async move {
+            f.server
+                .call(reqwest::Method::POST, &path, f.creds(), Some(body))
+                .await
+        }
+    };
+    let (status, _) = call(json!({})).await;
+    assert_eq!(status, 400);
+    let (status, _) = call(json!({"clientLocked": "maybe"})).await;
+    assert_eq!(status, 400);
+
+    let (status, _) = call(json!({"clientLocked": true})).await;
+    assert_eq!(status, 200);
+    let refused = f.token("grant_type=client_credentials").await;
+    assert_eq!(refused["action"], "INVALID_CLIENT", "{refused}");
+    let a = f
+        .authorize(&format!(
+            "response_type=code&client_id={}&redirect_uri={REDIRECT_ENC}",
+            f.client_id
+        ))
+        .await;
+    assert_eq!(a["action"], "BAD_REQUEST", "{a}");
+
+    let (status, _) = call(json!({"clientLocked": false})).await;
+    assert_eq!(status, 200);
+    let ok = f.token("grant_type=client_credentials").await;
+    assert_eq!(ok["action"], "OK", "{ok}");
+
+    let (status, _) = f
+        .server
+        .call(
+            reqwest::Method::POST,
+            "/api/client/lock_flag/update/12345",
+            f.creds(),
+            Some(json!({"clientLocked": true})),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
 #[tokio::test]
 async fn authorization_errors() {
     let f = Fixture::new().await;

@@ -14,7 +14,7 @@ use crate::records::{
 use crate::redirect::RedirectTarget;
 use crate::response::OAuthError;
 use crate::result_code::*;
-use crate::secret::{Entropy, new_token};
+use crate::secret::{Entropy, new_grant_id, new_token};
 use crate::wire::{
     AuthorizationFailRequest, AuthorizationIssueRequest, AuthorizationIssueResponse, Envelope,
     EnvelopeOnly,
@@ -180,7 +180,7 @@ pub fn issue(
             nonce: ticket.nonce,
             claims: call.claims,
             properties: call.properties,
-            grant_id: new_token(entropy),
+            grant_id: new_grant_id(now, entropy),
             access_token_duration: call.access_token_duration,
             created_at: now,
             expires_at: now + AUTHORIZATION_CODE_LIFETIME_MS,

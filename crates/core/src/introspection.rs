@@ -67,11 +67,13 @@ pub fn check(
     }
 }
 
-/// Decides from the token record found for the access token (None: unknown).
+/// Decides from the token record found for the access token (None: unknown) and the alias of
+/// the client it was issued to, if that client has one.
 pub fn introspect(
     service: &Service,
     call: &IntrospectionCall,
     found: Option<TokenRecord>,
+    client_alias: Option<&str>,
     now: Millis,
 ) -> IntrospectionResponse {
     let required = call.scopes.as_deref();
@@ -89,7 +91,7 @@ pub fn introspect(
     let refreshable = t.has_refresh_token() && t.refresh_expires_at > now;
     let mut fields = IntrospectionFields {
         client_id: t.client_id,
-        client_id_alias: None,
+        client_id_alias: client_alias.map(str::to_owned),
         client_id_alias_used: t.client_id_alias_used,
         subject: t.subject.clone(),
         scopes: if t.scopes.is_empty() {

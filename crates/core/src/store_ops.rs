@@ -11,13 +11,15 @@ pub enum TokenWrite {
         record: TokenRecord,
         exclusive: bool,
     },
-    /// Mark the code used and store the token issued from it, atomically.
+    /// Mark the code used and store the token issued from it, atomically (with `exclusive`:
+    /// replacing the subject's other tokens of the client).
     RedeemCode {
         code: String,
         access: String,
         refresh: Option<String>,
         record: TokenRecord,
         grant_id: String,
+        exclusive: bool,
     },
     /// Replace the token holding `old_refresh`.
     Rotate {

@@ -411,6 +411,28 @@ impl Engine {
         Ok(())
     }
 
+    /// Locks or unlocks the client: a locked client is refused by every protocol API.
+    /// Returns the client's ID.
+    pub async fn set_client_lock(
+        &self,
+        service: &Service,
+        identifier: &str,
+        locked: bool,
+    ) -> ManageResult<i64> {
+        let mut record = self.client_record(service, identifier).await?;
+        record.client.locked = locked;
+        record.client.modified_at = self.now();
+        let client_id = record.client.client_id;
+        let updated = self.store.update_client(record).await?;
+        self.forget_clients(service.api_key);
+        if !updated {
+            return Err(ManageError::NotFound(format!(
+                "The client (identifier = {identifier}) does not exist."
+            )));
+        }
+        Ok(client_id)
+    }
+
     /// Replaces the client's secret with `new_secret`, or a generated one.
     pub async fn change_client_secret(
         &self,

@@ -159,10 +159,16 @@ impl Engine {
     // ----- token --------------------------------------------------------------------------
 
     pub async fn token(&self, service: &Service, req: TokenRequest) -> EngineResult<TokenResponse> {
-        let begun = match token::begin(service, req) {
+        let mut begun = match token::begin(service, req) {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
+        if begun.client_id_missing {
+            let issued_to = self.client_of_presented_grant(service, &begun).await?;
+            if let Err(response) = token::infer_client(service, &mut begun, issued_to) {
+                return Ok(*response);
+            }
+        }
         let (lookup, sealed) = self
             .lookup_client(service, &begun.client_identifier)
             .await?;
@@ -253,11 +259,12 @@ impl Engine {
                     refresh,
                     record,
                     grant_id,
+                    exclusive,
                 } => {
                     let hashes = self.hashes(&access, refresh.as_deref());
                     match self
                         .store
-                        .redeem_code(&self.keys.hash(&code), &hashes, &record)
+                        .redeem_code(&self.keys.hash(&code), &hashes, &record, exclusive)
                         .await?
                     {
                         Redemption::Redeemed => Ok(*response),
@@ -304,6 +311,34 @@ impl Engine {
                 }
             },
         }
+    }
+
+    /// The client the presented authorization code or refresh token was issued to.
+    async fn client_of_presented_grant(
+        &self,
+        service: &Service,
+        begun: &token::Begun,
+    ) -> EngineResult<Option<i64>> {
+        use castellan_core::enums::GrantType;
+        Ok(match begun.grant_type {
+            GrantType::AuthorizationCode => match token::code_param(service, begun) {
+                Ok(code) => self
+                    .store
+                    .get_code(&self.keys.hash(code))
+                    .await?
+                    .map(|s| s.code.client_id),
+                Err(_) => None,
+            },
+            GrantType::RefreshToken => match token::refresh_param(service, begun) {
+                Ok(rt) => match self.store.get_token_by_refresh(&self.keys.hash(rt)).await? {
+                    RefreshLookup::Live(record) => Some(record.client_id),
+                    RefreshLookup::Retired { client_id, .. } => Some(client_id),
+                    RefreshLookup::Unknown => None,
+                },
+                Err(_) => None,
+            },
+            _ => None,
+        })
     }
 
     pub async fn token_issue(
@@ -362,7 +397,20 @@ impl Engine {
             .store
             .get_token_by_access(&self.keys.hash(&call.token))
             .await?;
-        Ok(introspection::introspect(service, &call, found, self.now()))
+        let client = match &found {
+            Some(t) => self.cached_client(service.api_key, t.client_id).await?,
+            None => None,
+        };
+        let alias = client
+            .as_ref()
+            .and_then(|c| c.client.client_id_alias.as_deref());
+        Ok(introspection::introspect(
+            service,
+            &call,
+            found,
+            alias,
+            self.now(),
+        ))
     }
 
     pub async fn standard_introspection(

@@ -62,6 +62,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
             post(manage::update_client),
         )
         .route(
+            "/api/client/lock_flag/update/{client_id}",
+            post(manage::update_client_lock_flag),
+        )
+        .route(
             "/api/client/delete/{client_id}",
             delete(manage::delete_client),
         )

@@ -291,3 +291,42 @@ pub async fn update_client_secret(
         .map_err(|e| manage_error(path, e))?;
     Ok(secret_change_body(A149001, change))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockFlag {
+    #[serde(default)]
+    client_locked: Option<Value>,
+}
+
+pub async fn update_client_lock_flag(
+    State(engine): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    request: Body,
+) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let service = caller::service(&engine, path, &headers).await?;
+    let input: LockFlag = body::read(path, &headers, request).await?;
+    // A boolean, or "true"/"false" from a form body.
+    let locked = match input.client_locked {
+        Some(Value::Bool(b)) => b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        _ => {
+            return Err(ApiError::bad_request(
+                path,
+                "'clientLocked' (true or false) is required.",
+            ));
+        }
+    };
+    let client_id = engine
+        .set_client_lock(&service, &id, locked)
+        .await
+        .map_err(|e| manage_error(path, e))?;
+    // Authlete's result code for this API is not documented; the SDKs read no field of it.
+    Ok(Json(json!({
+        "resultMessage": format!("The lock flag of the client (ID = {client_id}) is now {locked}."),
+    }))
+    .into_response())
+}

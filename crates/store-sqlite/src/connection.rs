@@ -12,10 +12,6 @@ use crate::error::SqlResultExt;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Distinct statements each connection keeps prepared.
 const STATEMENT_CACHE: usize = 64;
-/// Bytes of the database file read through a memory map instead of a read call per page:
-/// lookups are the hot path, and a write by another connection empties a connection's page
-/// cache, so without the map every lookup after a write would copy its pages in again.
-const MMAP_SIZE: i64 = 256 * 1024 * 1024;
 
 /// The read-write connection the writer owns.
 pub fn open_writer(path: &Path) -> StoreResult<Connection> {
@@ -56,7 +52,6 @@ fn open(path: &Path) -> StoreResult<Connection> {
         StoreError::Backend(format!("cannot open database {}: {e}", path.display()))
     })?;
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE).db()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::SqlResultExt;
 use crate::rows::{self, TokenRow, from_json};
+use crate::tokens;
 
 pub fn put_ticket(
     conn: &Connection,
@@ -134,14 +135,19 @@ pub fn get_code(conn: &Connection, hash: &str) -> StoreResult<Option<StoredCode>
 
 /// Marks the code used and stores the token; the conditional update is what makes exactly one
 /// of several concurrent redemptions succeed.
-pub fn redeem_code(conn: &Connection, hash: &str, token: &TokenRow) -> StoreResult<Redemption> {
+pub fn redeem_code(
+    conn: &Connection,
+    hash: &str,
+    token: &TokenRow,
+    exclusive: bool,
+) -> StoreResult<Redemption> {
     let claimed = conn
         .prepare_cached("UPDATE codes SET used = 1 WHERE hash = ?1 AND used = 0")
         .db()?
         .execute([hash])
         .db()?;
     if claimed == 1 {
-        token.insert(conn)?;
+        tokens::insert(conn, token, exclusive)?;
         return Ok(Redemption::Redeemed);
     }
     let exists: Option<i64> = conn

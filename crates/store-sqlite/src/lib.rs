@@ -252,10 +252,11 @@ impl Store for SqliteStore {
         code_hash: &SecretHash,
         hashes: &TokenHashes,
         token: &TokenRecord,
+        exclusive: bool,
     ) -> StoreResult<Redemption> {
         let (code_hash, row) = (owned(code_hash), TokenRow::new(hashes, token)?);
         self.writer
-            .run(move |tx| grants::redeem_code(tx, &code_hash, &row))
+            .run(move |tx| grants::redeem_code(tx, &code_hash, &row, exclusive))
             .await
     }
 

@@ -211,12 +211,15 @@ pub trait Store: Send + Sync + 'static {
     // --- authorization codes --------------------------------------------------------------
     async fn put_code(&self, hash: &SecretHash, code: &AuthorizationCode) -> StoreResult<()>;
     async fn get_code(&self, hash: &SecretHash) -> StoreResult<Option<StoredCode>>;
-    /// Atomically marks the code used and stores the token issued from it.
+    /// Atomically marks the code used and stores the token issued from it. With `exclusive`,
+    /// the subject's other tokens of the same client are deleted first
+    /// (`singleAccessTokenPerSubject`), only if the code is redeemed.
     async fn redeem_code(
         &self,
         code_hash: &SecretHash,
         hashes: &TokenHashes,
         token: &TokenRecord,
+        exclusive: bool,
     ) -> StoreResult<Redemption>;
 
     // --- tokens ---------------------------------------------------------------------------

@@ -795,13 +795,13 @@ pub async fn codes<S: Store>(store: Arc<S>) {
         .unwrap();
     assert_conflict(
         store
-            .redeem_code(&hash("c1"), &hashes("taken", None), &t)
+            .redeem_code(&hash("c1"), &hashes("taken", None), &t, false)
             .await,
     );
     assert!(!store.get_code(&hash("c1")).await.unwrap().unwrap().used);
 
     let outcome = store
-        .redeem_code(&hash("c1"), &hashes("at1", Some("rt1")), &t)
+        .redeem_code(&hash("c1"), &hashes("at1", Some("rt1")), &t, false)
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::Redeemed);
@@ -812,11 +812,19 @@ pub async fn codes<S: Store>(store: Arc<S>) {
     );
     assert_live(store.get_token_by_refresh(&hash("rt1")).await.unwrap(), &t);
 
+    // A failed redemption changes nothing, even when it would have been exclusive.
     let outcome = store
-        .redeem_code(&hash("c1"), &hashes("at2", Some("rt2")), &t)
+        .redeem_code(&hash("c1"), &hashes("at2", Some("rt2")), &t, true)
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::AlreadyUsed);
+    assert!(
+        store
+            .get_token_by_access(&hash("at1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(
         store
             .get_token_by_access(&hash("at2"))
@@ -826,7 +834,7 @@ pub async fn codes<S: Store>(store: Arc<S>) {
     );
 
     let outcome = store
-        .redeem_code(&hash("c2"), &hashes("at3", None), &t)
+        .redeem_code(&hash("c2"), &hashes("at3", None), &t, false)
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::NotFound);
@@ -854,7 +862,7 @@ pub async fn concurrent_redemption<S: Store>(store: Arc<S>) {
             let t = token(11, 101, Some("alice"), "g1");
             let h = hashes(&format!("at-{i}"), Some(&format!("rt-{i}")));
             barrier.wait().await;
-            store.redeem_code(&hash("c1"), &h, &t).await.unwrap()
+            store.redeem_code(&hash("c1"), &h, &t, false).await.unwrap()
         }));
     }
     let mut outcomes = Vec::new();
@@ -1305,6 +1313,28 @@ pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
     }
     assert!(is_unknown(&*store, "r-alice-1").await);
 
+    // An exclusive code redemption replaces the subject's tokens of the client in the same way.
+    store
+        .put_code(&hash("c-alice"), &code(11, 101, "g7"))
+        .await
+        .unwrap();
+    let outcome = store
+        .redeem_code(&hash("c-alice"), &hashes("alice-4", None), &alice, true)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Redemption::Redeemed);
+    for (at, present) in [("alice-3", false), ("alice-4", true), ("bob", true)] {
+        assert_eq!(
+            store
+                .get_token_by_access(&hash(at))
+                .await
+                .unwrap()
+                .is_some(),
+            present,
+            "{at}"
+        );
+    }
+
     // Without a subject there is nothing to be exclusive about.
     store
         .insert_token(
@@ -1323,7 +1353,7 @@ pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
     );
     assert!(
         store
-            .get_token_by_access(&hash("alice-3"))
+            .get_token_by_access(&hash("alice-4"))
             .await
             .unwrap()
             .is_some()

@@ -10,7 +10,7 @@ use crate::records::{
     AuthorizationCode, Millis, TOKEN_TICKET_LIFETIME_MS, TokenRecord, TokenTicket,
 };
 use crate::result_code::*;
-use crate::secret::{Entropy, ct_eq, new_token, s256};
+use crate::secret::{Entropy, ct_eq, new_grant_id, new_token, s256};
 use crate::store_ops::TokenWrite;
 use crate::wire::{TokenFields, TokenResponse};
 
@@ -219,6 +219,8 @@ fn authorization_code_inner(
         refresh: minted.refresh_token,
         grant_id: code.grant_id,
         record: minted.record,
+        exclusive: service.single_access_token_per_subject
+            || client.client.single_access_token_per_subject,
     };
     Ok(GrantOutcome::Write {
         response,
@@ -402,7 +404,7 @@ pub fn client_credentials(
         subject: None,
         scopes,
         grant_type: GrantType::ClientCredentials,
-        grant_id: new_token(entropy),
+        grant_id: new_grant_id(now, entropy),
         access_expires_at: now + lifetimes.access * 1000,
         refresh_expires_at: 0,
         properties: begun.properties.clone(),

@@ -5,7 +5,7 @@ use crate::enums::{Action, GrantType, TokenFailReason};
 use crate::model::{Client, Property, Service};
 use crate::records::{Millis, TokenRecord, TokenTicket};
 use crate::result_code::*;
-use crate::secret::{Entropy, new_token};
+use crate::secret::{Entropy, new_grant_id, new_token};
 use crate::store_ops::TokenWrite;
 use crate::wire::{TokenFailRequest, TokenIssueRequest, TokenResponse};
 
@@ -112,7 +112,7 @@ pub fn issue(
         subject: Some(call.subject),
         scopes: ticket.scopes,
         grant_type: GrantType::Password,
-        grant_id: new_token(entropy),
+        grant_id: new_grant_id(now, entropy),
         access_expires_at: now + lifetimes.access * 1000,
         refresh_expires_at: if with_refresh {
             now + lifetimes.refresh * 1000

@@ -76,8 +76,12 @@ pub(crate) fn bad_request(
 pub struct Begun {
     pub params: Params,
     pub grant_type: GrantType,
-    /// From the `Authorization` header (`clientId`) or the `client_id` parameter.
+    /// From the `Authorization` header (`clientId`) or the `client_id` parameter; empty when
+    /// `client_id_missing`.
     pub client_identifier: String,
+    /// No client identifier was given and the service allows inferring it from the code or
+    /// refresh token (`missingClientIdAllowed`): the engine calls [`infer_client`].
+    pub client_id_missing: bool,
     pub header_secret: Option<String>,
     pub properties: Vec<Property>,
     pub access_token_duration: i64,
@@ -137,24 +141,56 @@ pub fn begin(service: &Service, req: TokenRequest) -> Result<Begun, Box<TokenRes
             return Err(bad_request(service, "invalid_request", A048312));
         }
         (Some(id), _) | (None, Some(id)) => id,
-        (None, None) => {
-            let code = match grant_type {
-                GrantType::Password => A048301,
-                GrantType::ClientCredentials => A048314,
-                _ => A244305,
-            };
-            return Err(bad_request(service, "invalid_request", code));
+        (None, None)
+            if service.missing_client_id_allowed
+                && matches!(
+                    grant_type,
+                    GrantType::AuthorizationCode | GrantType::RefreshToken
+                ) =>
+        {
+            String::new()
         }
+        (None, None) => return Err(missing_client_id(service, grant_type)),
     };
     Ok(Begun {
         params,
         grant_type,
+        client_id_missing: client_identifier.is_empty(),
         client_identifier,
         header_secret: req.client_secret,
         properties: req.properties.unwrap_or_default(),
         access_token_duration: req.access_token_duration.max(0),
         refresh_token_duration: req.refresh_token_duration.max(0),
     })
+}
+
+fn missing_client_id(service: &Service, grant_type: GrantType) -> Box<TokenResponse> {
+    let code = match grant_type {
+        GrantType::Password => A048301,
+        GrantType::ClientCredentials => A048314,
+        _ => A244305,
+    };
+    bad_request(service, "invalid_request", code)
+}
+
+/// Completes a request without a client identifier (`missingClientIdAllowed`) with the client
+/// the presented code or refresh token was issued to (`None`: nothing found, so no client can
+/// be named and the request fails as if the service did not allow it). Client authentication
+/// then runs as usual, so only a client that needs no credentials (a public client) gets
+/// through.
+pub fn infer_client(
+    service: &Service,
+    begun: &mut Begun,
+    issued_to: Option<i64>,
+) -> Result<(), Box<TokenResponse>> {
+    match issued_to {
+        Some(client_id) => {
+            begun.client_identifier = client_id.to_string();
+            begun.client_id_missing = false;
+            Ok(())
+        }
+        None => Err(missing_client_id(service, begun.grant_type)),
+    }
 }
 
 /// A token decided on: the values handed out and the write that makes them real.
