@@ -134,6 +134,16 @@ impl Fixture {
         (&self.key, &self.secret)
     }
 
+    /// A management call with the service's credentials: (HTTP status, JSON body).
+    async fn manage(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.server.call(method, path, self.creds(), body).await
+    }
+
     async fn api(&self, path: &str, body: Value) -> Value {
         self.server.post(path, self.creds(), body).await
     }
@@ -588,11 +598,9 @@ async fn single_access_token_per_subject_applies_to_code_redemption() {
 async fn introspection_names_the_client_alias() {
     let f = Fixture::with_service(json!({"clientIdAliasEnabled": true})).await;
     let (status, client) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::GET,
             &format!("/api/client/get/{}", f.client_id),
-            f.creds(),
             None,
         )
         .await;
@@ -646,11 +654,9 @@ async fn client_lock_flag() {
     assert_eq!(ok["action"], "OK", "{ok}");
 
     let (status, _) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::POST,
             "/api/client/lock_flag/update/12345",
-            f.creds(),
             Some(json!({"clientLocked": true})),
         )
         .await;
@@ -831,11 +837,9 @@ fn form_urlencoded_encode(s: &str) -> String {
 async fn management_round_trip() {
     let f = Fixture::new().await;
     let (status, got) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::GET,
             &format!("/api/client/get/{}", f.client_id),
-            f.creds(),
             None,
         )
         .await;
@@ -844,11 +848,9 @@ async fn management_round_trip() {
     let mut updated = got.clone();
     updated["clientName"] = json!("renamed");
     let (status, after) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::POST,
             &format!("/api/client/update/{}", f.client_id),
-            f.creds(),
             Some(updated),
         )
         .await;
@@ -856,44 +858,32 @@ async fn management_round_trip() {
     assert_eq!(after["clientName"], "renamed");
     assert_eq!(after["clientSecret"], f.client_secret);
     let (_, list) = f
-        .server
-        .call(
-            reqwest::Method::GET,
-            "/api/client/get/list",
-            f.creds(),
-            None,
-        )
+        .manage(reqwest::Method::GET, "/api/client/get/list", None)
         .await;
     assert_eq!(list["totalCount"], 2);
     assert_eq!(list["start"], 0);
     assert_eq!(list["end"], 5);
     let (_, refreshed) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::GET,
             &format!("/api/client/secret/refresh/{}", f.client_id),
-            f.creds(),
             None,
         )
         .await;
     assert_eq!(refreshed["resultCode"], "A148001");
     assert_eq!(refreshed["oldClientSecret"], f.client_secret);
     let (status, _) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::DELETE,
             &format!("/api/client/delete/{}", f.client_id),
-            f.creds(),
             None,
         )
         .await;
     assert_eq!(status, 204);
     let (status, _) = f
-        .server
-        .call(
+        .manage(
             reqwest::Method::GET,
             &format!("/api/client/get/{}", f.client_id),
-            f.creds(),
             None,
         )
         .await;

@@ -132,6 +132,23 @@ impl Api {
     }
 }
 
+/// The items `found` says are gone, checked eight at a time.
+async fn lost<F, Fut>(items: &[String], found: F) -> Vec<String>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    futures::stream::iter(items.iter().cloned())
+        .map(|item| {
+            let check = found(item.clone());
+            async move { (!check.await).then_some(item) }
+        })
+        .buffer_unordered(8)
+        .filter_map(|gone| async move { gone })
+        .collect()
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announced_codes_and_tokens_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,52 +204,43 @@ async fn announced_codes_and_tokens_survive_kill_9() {
         base: second.base.clone(),
         ..api
     };
-    let lost_tokens: Vec<String> = futures::stream::iter(tokens.clone())
-        .map(|token| {
-            let api = api.clone();
-            async move {
-                let reply = api
-                    .post("/api/auth/introspection", json!({ "token": token }))
-                    .await
-                    .unwrap();
-                (reply["action"] != "OK").then_some(token)
-            }
-        })
-        .buffer_unordered(8)
-        .filter_map(|lost| async move { lost })
-        .collect()
-        .await;
+    let lost_tokens = lost(&tokens, |token| {
+        let api = api.clone();
+        async move {
+            let reply = api
+                .post("/api/auth/introspection", json!({ "token": token }))
+                .await
+                .unwrap();
+            reply["action"] == "OK"
+        }
+    })
+    .await;
     assert!(
         lost_tokens.is_empty(),
         "{} of {} announced tokens lost",
         lost_tokens.len(),
         tokens.len()
     );
-    let lost_codes: Vec<String> = futures::stream::iter(codes.clone())
-        .map(|code| {
-            let api = api.clone();
-            async move {
-                let parameters = format!(
-                    "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"
-                );
-                let reply = api
-                    .post(
-                        "/api/auth/token",
-                        json!({
-                            "parameters": parameters,
-                            "clientId": api.client_id,
-                            "clientSecret": api.client_secret,
-                        }),
-                    )
-                    .await
-                    .unwrap();
-                (reply["action"] != "OK").then_some(code)
-            }
-        })
-        .buffer_unordered(8)
-        .filter_map(|lost| async move { lost })
-        .collect()
-        .await;
+    let lost_codes = lost(&codes, |code| {
+        let api = api.clone();
+        async move {
+            let parameters =
+                format!("grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}");
+            let reply = api
+                .post(
+                    "/api/auth/token",
+                    json!({
+                        "parameters": parameters,
+                        "clientId": api.client_id,
+                        "clientSecret": api.client_secret,
+                    }),
+                )
+                .await
+                .unwrap();
+            reply["action"] == "OK"
+        }
+    })
+    .await;
     assert!(
         lost_codes.is_empty(),
         "{} of {} announced codes lost",

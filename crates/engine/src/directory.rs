@@ -93,29 +93,47 @@ impl Engine {
         now.saturating_sub(self.directory.ttl_ms)
     }
 
+    /// The entry for `key`: from `map` while fresh, else what `load` finds (then kept).
+    async fn through<K, V>(
+        &self,
+        map: &TtlMap<K, V>,
+        key: K,
+        load: impl Future<Output = EngineResult<Option<V>>>,
+    ) -> EngineResult<Option<Arc<V>>>
+    where
+        K: Eq + Hash,
+    {
+        let now = self.now();
+        let enabled = self.directory.enabled();
+        if enabled && let Some(hit) = map.get(&key, self.stale_at(now)) {
+            return Ok(Some(hit));
+        }
+        let Some(value) = load.await? else {
+            return Ok(None);
+        };
+        let value = Arc::new(value);
+        if enabled {
+            map.put(key, Arc::clone(&value), now);
+        }
+        Ok(Some(value))
+    }
+
     /// The service with this API key, with the hash of its secret.
     pub(crate) async fn cached_service(
         &self,
         api_key: i64,
     ) -> EngineResult<Option<Arc<CachedService>>> {
-        let now = self.now();
-        let dir = &self.directory;
-        if dir.enabled()
-            && let Some(hit) = dir.services.get(&api_key, self.stale_at(now))
-        {
-            return Ok(Some(hit));
-        }
-        let Some(record) = self.store.get_service(api_key).await? else {
-            return Ok(None);
+        let load = async {
+            Ok(self
+                .store
+                .get_service(api_key)
+                .await?
+                .map(|record| CachedService {
+                    secret_hash: record.secret_hash,
+                    service: Arc::new(record.service),
+                }))
         };
-        let entry = Arc::new(CachedService {
-            secret_hash: record.secret_hash,
-            service: Arc::new(record.service),
-        });
-        if dir.enabled() {
-            dir.services.put(api_key, Arc::clone(&entry), now);
-        }
-        Ok(Some(entry))
+        self.through(&self.directory.services, api_key, load).await
     }
 
     /// The client with this numeric ID in the service.
@@ -124,22 +142,9 @@ impl Engine {
         service_api_key: i64,
         client_id: i64,
     ) -> EngineResult<Option<Arc<ClientRecord>>> {
+        let load = async { Ok(self.store.get_client(service_api_key, client_id).await?) };
         let key = (service_api_key, client_id);
-        let now = self.now();
-        let dir = &self.directory;
-        if dir.enabled()
-            && let Some(hit) = dir.clients.get(&key, self.stale_at(now))
-        {
-            return Ok(Some(hit));
-        }
-        let Some(record) = self.store.get_client(service_api_key, client_id).await? else {
-            return Ok(None);
-        };
-        let record = Arc::new(record);
-        if dir.enabled() {
-            dir.clients.put(key, Arc::clone(&record), now);
-        }
-        Ok(Some(record))
+        self.through(&self.directory.clients, key, load).await
     }
 
     /// The client with this alias in the service.
@@ -148,26 +153,14 @@ impl Engine {
         service_api_key: i64,
         alias: &str,
     ) -> EngineResult<Option<Arc<ClientRecord>>> {
-        let key = (service_api_key, alias.to_owned());
-        let now = self.now();
-        let dir = &self.directory;
-        if dir.enabled()
-            && let Some(hit) = dir.aliases.get(&key, self.stale_at(now))
-        {
-            return Ok(Some(hit));
-        }
-        let Some(record) = self
-            .store
-            .get_client_by_alias(service_api_key, alias)
-            .await?
-        else {
-            return Ok(None);
+        let load = async {
+            Ok(self
+                .store
+                .get_client_by_alias(service_api_key, alias)
+                .await?)
         };
-        let record = Arc::new(record);
-        if dir.enabled() {
-            dir.aliases.put(key, Arc::clone(&record), now);
-        }
-        Ok(Some(record))
+        let key = (service_api_key, alias.to_owned());
+        self.through(&self.directory.aliases, key, load).await
     }
 
     /// Drops what is cached of a service and of its clients (after it changed or went).

@@ -421,6 +421,17 @@ impl Engine {
     ) -> ManageResult<i64> {
         let mut record = self.client_record(service, identifier).await?;
         record.client.locked = locked;
+        self.save_client(service, identifier, record).await
+    }
+
+    /// Stores a changed client record (stamping `modifiedAt`) and drops cached copies; returns
+    /// the client's ID.
+    async fn save_client(
+        &self,
+        service: &Service,
+        identifier: &str,
+        mut record: ClientRecord,
+    ) -> ManageResult<i64> {
         record.client.modified_at = self.now();
         let client_id = record.client.client_id;
         let updated = self.store.update_client(record).await?;
@@ -447,15 +458,7 @@ impl Engine {
         let old_secret = self.keys.open(&record.sealed_secret).unwrap_or_default();
         let new_secret = new_secret.unwrap_or_else(|| new_client_secret(&mut SystemEntropy));
         record.sealed_secret = self.keys.seal(&new_secret, &mut SystemEntropy);
-        record.client.modified_at = self.now();
-        let client_id = record.client.client_id;
-        let updated = self.store.update_client(record).await?;
-        self.forget_clients(service.api_key);
-        if !updated {
-            return Err(ManageError::NotFound(format!(
-                "The client (identifier = {identifier}) does not exist."
-            )));
-        }
+        let client_id = self.save_client(service, identifier, record).await?;
         Ok(ClientSecretChange {
             client_id,
             new_secret,

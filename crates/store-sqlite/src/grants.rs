@@ -32,6 +32,15 @@ pub fn put_ticket(
     Ok(())
 }
 
+/// A ticket from the columns `service_api_key, data, expires_at`.
+fn ticket_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTicket> {
+    Ok(StoredTicket {
+        service_api_key: row.get(0)?,
+        data: row.get(1)?,
+        expires_at: row.get(2)?,
+    })
+}
+
 pub fn take_ticket(
     conn: &Connection,
     kind: TicketKind,
@@ -42,13 +51,7 @@ pub fn take_ticket(
          RETURNING service_api_key, data, expires_at",
     )
     .db()?
-    .query_row(params![hash, kind.as_str()], |row| {
-        Ok(StoredTicket {
-            service_api_key: row.get(0)?,
-            data: row.get(1)?,
-            expires_at: row.get(2)?,
-        })
-    })
+    .query_row(params![hash, kind.as_str()], ticket_row)
     .optional()
     .db()
 }
@@ -62,13 +65,7 @@ pub fn get_ticket(
         "SELECT service_api_key, data, expires_at FROM tickets WHERE hash = ?1 AND kind = ?2",
     )
     .db()?
-    .query_row(params![hash, kind.as_str()], |row| {
-        Ok(StoredTicket {
-            service_api_key: row.get(0)?,
-            data: row.get(1)?,
-            expires_at: row.get(2)?,
-        })
-    })
+    .query_row(params![hash, kind.as_str()], ticket_row)
     .optional()
     .db()
 }

@@ -112,9 +112,10 @@ fn stopped() -> StoreError {
     StoreError::Backend("the storage writer has stopped".into())
 }
 
-/// The writer checkpoints after this many operations, or this long after the last checkpoint
-/// when anything was written since (roughly SQLite's own 1000-page threshold under load).
-const CHECKPOINT_AFTER_OPS: usize = 256;
+/// The writer checkpoints after this many operations (a few thousand log pages: a page written
+/// many times between checkpoints is copied once), or this long after the last checkpoint
+/// when anything was written since.
+const CHECKPOINT_AFTER_OPS: usize = 1024;
 const CHECKPOINT_AFTER: Duration = Duration::from_secs(1);
 
 fn write_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Op>>) {
