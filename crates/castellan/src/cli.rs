@@ -131,10 +131,12 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let json = std::env::var("CASTELLAN_LOG_FORMAT").is_ok_and(|v| v == "json");
-    // Not lossy: under a flood of lines, callers wait rather than lines being dropped.
+    // Not lossy: under a flood of lines, callers wait rather than lines being dropped. The
+    // writer thread flushes whenever it has emptied its queue, so buffering only joins the
+    // lines of a burst into one write.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
