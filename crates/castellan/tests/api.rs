@@ -517,31 +517,29 @@ impl Fixture {
         let code = issued["authorizationCode"].as_str().unwrap().to_owned();
         (code, verifier)
     }
+
+    /// Redeems a fresh code of the public client without naming any client.
+    async fn redeem_public_code_anonymously(&self) -> Value {
+        let (code, verifier) = self.public_code().await;
+        let params = format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={verifier}"
+        );
+        self.api("/api/auth/token", json!({ "parameters": params }))
+            .await
+    }
 }
 
 #[tokio::test]
 async fn client_id_may_be_omitted_only_when_the_service_allows_it() {
     // Not allowed (the default): a token request must name its client.
     let f = Fixture::new().await;
-    let (code, verifier) = f.public_code().await;
-    let params = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={verifier}"
-    );
-    let refused = f
-        .api("/api/auth/token", json!({ "parameters": params }))
-        .await;
+    let refused = f.redeem_public_code_anonymously().await;
     assert_eq!(refused["action"], "BAD_REQUEST", "{refused}");
     assert_eq!(refused["resultCode"], "A244305");
 
     // Allowed: the public client is inferred from the code, then from the refresh token.
     let f = Fixture::with_service(json!({"missingClientIdAllowed": true})).await;
-    let (code, verifier) = f.public_code().await;
-    let params = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&code_verifier={verifier}"
-    );
-    let ok = f
-        .api("/api/auth/token", json!({ "parameters": params }))
-        .await;
+    let ok = f.redeem_public_code_anonymously().await;
     assert_eq!(ok["action"], "OK", "{ok}");
     assert_eq!(ok["clientId"], f.public_id);
     let refreshed = f
