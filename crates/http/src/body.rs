@@ -2,6 +2,7 @@
 //! same request types.
 
 use axum::body::Body;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -51,4 +52,18 @@ pub async fn read<T: DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| {
         ApiError::bad_request(path, format!("The request body has a wrong value: {e}"))
     })
+}
+
+/// A JSON or form request body as a handler argument (see [`read`]).
+pub struct ApiBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        read(parts.uri.path(), &parts.headers, body)
+            .await
+            .map(ApiBody)
+    }
 }

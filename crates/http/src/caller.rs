@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use castellan_core::model::Service;
@@ -9,8 +11,8 @@ use castellan_core::result_code::{A002201, A002205, A003201, A003204, ResultCode
 use castellan_engine::{AuthFailure, Engine};
 use castellan_store::OwnerRecord;
 
-use crate::ApiError;
 use crate::error::api_path;
+use crate::{ApiError, AppState};
 
 /// `Authorization: Basic base64(key:secret)`, split at the first colon.
 fn basic_credentials(path: &str, headers: &HeaderMap) -> Result<(String, String), ApiError> {
@@ -79,4 +81,30 @@ pub async fn owner(
         .await
         .map_err(|e| ApiError::internal(path, e))?;
     outcome.map_err(|failure| refused(path, failure, A002201, A002205))
+}
+
+/// The calling service, authenticated, as a handler argument.
+pub struct ServiceCaller(pub Arc<Service>);
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, engine: &AppState) -> Result<Self, ApiError> {
+        service(engine, parts.uri.path(), &parts.headers)
+            .await
+            .map(ServiceCaller)
+    }
+}
+
+/// The calling service owner, authenticated, as a handler argument.
+pub struct OwnerCaller(pub OwnerRecord);
+
+impl FromRequestParts<AppState> for OwnerCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, engine: &AppState) -> Result<Self, ApiError> {
+        owner(engine, parts.uri.path(), &parts.headers)
+            .await
+            .map(OwnerCaller)
+    }
 }

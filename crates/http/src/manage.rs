@@ -2,9 +2,8 @@
 //! credentials).
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use castellan_core::model::{Client, Service};
 use castellan_core::result_code::{A148001, A149001, ResultCode};
@@ -12,7 +11,9 @@ use castellan_engine::{ClientSecretChange, ManageError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{ApiError, AppState, body, caller};
+use crate::body::ApiBody;
+use crate::caller::{OwnerCaller, ServiceCaller};
+use crate::{ApiError, AppState};
 
 /// Default and largest window of the list APIs.
 const DEFAULT_END: u32 = 5;
@@ -78,12 +79,10 @@ fn secret_change_body(code: ResultCode, change: ClientSecretChange) -> Response 
 pub async fn create_service(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
-    request: Body,
+    OwnerCaller(owner): OwnerCaller,
+    ApiBody(input): ApiBody<Service>,
 ) -> Result<Json<Service>, ApiError> {
     let path = uri.path();
-    let owner = caller::owner(&engine, path, &headers).await?;
-    let input: Service = body::read(path, &headers, request).await?;
     engine
         .create_service(&owner, input)
         .await
@@ -94,11 +93,10 @@ pub async fn create_service(
 pub async fn get_service(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    OwnerCaller(owner): OwnerCaller,
     Path(api_key): Path<String>,
 ) -> Result<Json<Service>, ApiError> {
     let path = uri.path();
-    let owner = caller::owner(&engine, path, &headers).await?;
     let key = parse_id(path, &api_key)?;
     engine
         .get_service(Some(&owner), key)
@@ -110,11 +108,10 @@ pub async fn get_service(
 pub async fn list_services(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    OwnerCaller(owner): OwnerCaller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let path = uri.path();
-    let owner = caller::owner(&engine, path, &headers).await?;
     let (start, end) = window(path, &q)?;
     let page = engine
         .list_services(Some(&owner), start, end)
@@ -132,14 +129,12 @@ pub async fn list_services(
 pub async fn update_service(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    OwnerCaller(owner): OwnerCaller,
     Path(api_key): Path<String>,
-    request: Body,
+    ApiBody(input): ApiBody<Service>,
 ) -> Result<Json<Service>, ApiError> {
     let path = uri.path();
-    let owner = caller::owner(&engine, path, &headers).await?;
     let key = parse_id(path, &api_key)?;
-    let input: Service = body::read(path, &headers, request).await?;
     engine
         .update_service(Some(&owner), key, input)
         .await
@@ -150,11 +145,10 @@ pub async fn update_service(
 pub async fn delete_service(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    OwnerCaller(owner): OwnerCaller,
     Path(api_key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let path = uri.path();
-    let owner = caller::owner(&engine, path, &headers).await?;
     let key = parse_id(path, &api_key)?;
     engine
         .delete_service(Some(&owner), key)
@@ -168,12 +162,10 @@ pub async fn delete_service(
 pub async fn create_client(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
-    request: Body,
+    ServiceCaller(service): ServiceCaller,
+    ApiBody(input): ApiBody<Client>,
 ) -> Result<Json<Client>, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
-    let input: Client = body::read(path, &headers, request).await?;
     engine
         .create_client(&service, input)
         .await
@@ -184,11 +176,10 @@ pub async fn create_client(
 pub async fn get_client(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Client>, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
     engine
         .get_client(&service, &id)
         .await
@@ -199,11 +190,10 @@ pub async fn get_client(
 pub async fn list_clients(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
     let (start, end) = window(path, &q)?;
     let developer = q.developer.as_deref().filter(|d| !d.is_empty());
     let page = engine
@@ -220,14 +210,12 @@ pub async fn list_clients(
 pub async fn update_client(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
-    request: Body,
+    ApiBody(input): ApiBody<Client>,
 ) -> Result<Json<Client>, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
     let client_id = parse_id(path, &id)?;
-    let input: Client = body::read(path, &headers, request).await?;
     engine
         .update_client(&service, client_id, input)
         .await
@@ -238,11 +226,10 @@ pub async fn update_client(
 pub async fn delete_client(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
     engine
         .delete_client(&service, &id)
         .await
@@ -253,11 +240,10 @@ pub async fn delete_client(
 pub async fn refresh_client_secret(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
     let change = engine
         .change_client_secret(&service, &id, None)
         .await
@@ -275,13 +261,11 @@ pub struct SecretUpdate {
 pub async fn update_client_secret(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
-    request: Body,
+    ApiBody(input): ApiBody<SecretUpdate>,
 ) -> Result<Response, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
-    let input: SecretUpdate = body::read(path, &headers, request).await?;
     let Some(secret) = input.client_secret else {
         return Err(ApiError::bad_request(path, "'clientSecret' is required."));
     };
@@ -302,13 +286,11 @@ pub struct LockFlag {
 pub async fn update_client_lock_flag(
     State(engine): State<AppState>,
     uri: Uri,
-    headers: HeaderMap,
+    ServiceCaller(service): ServiceCaller,
     Path(id): Path<String>,
-    request: Body,
+    ApiBody(input): ApiBody<LockFlag>,
 ) -> Result<Response, ApiError> {
     let path = uri.path();
-    let service = caller::service(&engine, path, &headers).await?;
-    let input: LockFlag = body::read(path, &headers, request).await?;
     // A boolean, or "true"/"false" from a form body.
     let locked = match input.client_locked {
         Some(Value::Bool(b)) => b,
