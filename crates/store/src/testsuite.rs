@@ -1273,6 +1273,14 @@ pub async fn revoke_grant<S: Store>(store: Arc<S>) {
     assert_eq!(store.revoke_grant(11, "unknown").await.unwrap(), 0);
 }
 
+/// Checks which of the access tokens (by raw value) the store still has.
+async fn assert_access_tokens<S: Store>(store: &S, expected: &[(&str, bool)]) {
+    for (at, present) in expected {
+        let found = store.get_token_by_access(&hash(at)).await.unwrap();
+        assert_eq!(found.is_some(), *present, "{at}");
+    }
+}
+
 pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
     setup(&*store, 11, &[101, 102]).await;
     let alice = token(11, 101, Some("alice"), "g1");
@@ -1293,24 +1301,18 @@ pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
 
-    for (at, present) in [
-        ("alice-1", false),
-        ("alice-2", false),
-        ("alice-3", true),
-        ("bob", true),
-        ("alice-other-client", true),
-        ("no-subject", true),
-    ] {
-        assert_eq!(
-            store
-                .get_token_by_access(&hash(at))
-                .await
-                .unwrap()
-                .is_some(),
-            present,
-            "{at}"
-        );
-    }
+    assert_access_tokens(
+        &*store,
+        &[
+            ("alice-1", false),
+            ("alice-2", false),
+            ("alice-3", true),
+            ("bob", true),
+            ("alice-other-client", true),
+            ("no-subject", true),
+        ],
+    )
+    .await;
     assert!(is_unknown(&*store, "r-alice-1").await);
 
     // An exclusive code redemption replaces the subject's tokens of the client in the same way.
@@ -1323,17 +1325,11 @@ pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::Redeemed);
-    for (at, present) in [("alice-3", false), ("alice-4", true), ("bob", true)] {
-        assert_eq!(
-            store
-                .get_token_by_access(&hash(at))
-                .await
-                .unwrap()
-                .is_some(),
-            present,
-            "{at}"
-        );
-    }
+    assert_access_tokens(
+        &*store,
+        &[("alice-3", false), ("alice-4", true), ("bob", true)],
+    )
+    .await;
 
     // Without a subject there is nothing to be exclusive about.
     store
