@@ -458,9 +458,16 @@ def walk_steps(rows: list[dict]) -> list[str]:
     return out + [""]
 
 
+def cpu_per_flow(r: dict):
+    if r.get("server_cpu_us_per_req") is None or not r.get("flows_per_s"):
+        return None
+    return r["server_cpu_us_per_req"] * r["rps"] / r["flows_per_s"]
+
+
 def side_by_side(rows: list[dict], a: str, b: str) -> list[str]:
     """Compact a-vs-b table: medians over rounds, and paired (same-round) ratios a/b."""
-    out = [f"#### {a} vs {b}, side by side (medians over rounds; ratios = median of per-round {a}/{b})", "",
+    out = [f"#### {a} vs {b}, side by side (medians over rounds; ratios = median of per-round {a}/{b}; "
+           "for the walk-through, req/s counts calls and the ratios compare flows/s and CPU per flow)", "",
            f"| endpoint | conc | {a} req/s | p50 / p99 ms | CPU µs/req | {b} req/s | p50 / p99 ms | CPU µs/req "
            f"| req/s ratio | CPU µs/req ratio |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -474,8 +481,13 @@ def side_by_side(rows: list[dict], a: str, b: str) -> list[str]:
                 cells += [fmt(med([r["rps"] for r in rs])),
                           f"{fmt(med([r['lat_us']['p50'] / 1000 for r in rs]), 2)} / {fmt(med([r['lat_us']['p99'] / 1000 for r in rs]), 2)}",
                           fmt(med([r["server_cpu_us_per_req"] for r in rs]), 1)]
-            rr, n = paired_ratio(rows, a, b, lambda r: r["rps"], e, e, c)
-            cpu, _ = paired_ratio(rows, a, b, lambda r: r["server_cpu_us_per_req"], e, e, c)
+            if e == "walkthrough":
+                # Flows, not calls: the two sides need different numbers of calls per flow.
+                rr, n = paired_ratio(rows, a, b, lambda r: r["flows_per_s"], e, e, c)
+                cpu, _ = paired_ratio(rows, a, b, cpu_per_flow, e, e, c)
+            else:
+                rr, n = paired_ratio(rows, a, b, lambda r: r["rps"], e, e, c)
+                cpu, _ = paired_ratio(rows, a, b, lambda r: r["server_cpu_us_per_req"], e, e, c)
             out.append(f"| {e} | {c} | " + " | ".join(cells) + f" | {fmt(rr, 3)} | {fmt(cpu, 2)} |")
     return out + [""]
 

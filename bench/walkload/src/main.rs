@@ -4,6 +4,11 @@
 //! once, for `--seconds`. Prints one JSON line shaped like `load/post.lua`'s summary (so
 //! `bench.py` reads both alike) plus flows per second and per-call percentiles.
 //!
+//! With `--peer`, it runs the same flow against node-oidc-provider (bench/peer-oidc-provider)
+//! as a relying party would: `GET /auth` → `GET /interaction/{uid}` (the peer's stand-in for
+//! login and consent, finished at once) → `GET /auth/{uid}` → `POST /token` →
+//! `POST /token/introspection`, with cookies. Its "issue" step is the two interaction calls.
+//!
 //! It speaks just enough HTTP/1.1 for this (one request in flight per connection, bodies with
 //! Content-Length) so that it costs the loaded machine as little as wrk does.
 
@@ -22,9 +27,9 @@ struct Args {
     /// Base URL of the server (loopback only), e.g. http://127.0.0.1:8081
     #[arg(long)]
     base: String,
-    #[arg(long)]
+    #[arg(long, default_value = "")]
     api_key: String,
-    #[arg(long)]
+    #[arg(long, default_value = "")]
     api_secret: String,
     #[arg(long)]
     client_id: String,
@@ -39,6 +44,11 @@ struct Args {
     conc: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Drive node-oidc-provider's authorization code flow instead of Castellan's API;
+    /// `--api-key`/`--api-secret` are then ignored and the client credentials are sent as
+    /// HTTP Basic to the token and introspection endpoints.
+    #[arg(long)]
+    peer: bool,
     /// Socket timeout per call, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
@@ -50,6 +60,8 @@ const STEPS: [&str; 4] = ["authorization", "issue", "token", "introspection"];
 struct Stats {
     /// Latency of each successful call, in microseconds, per step.
     latencies: [Vec<u32>; 4],
+    /// HTTP calls answered as expected.
+    calls: u64,
     flows: u64,
     io_errors: u64,
     status_errors: u64,
@@ -61,6 +73,7 @@ impl Stats {
         for (mine, theirs) in self.latencies.iter_mut().zip(other.latencies) {
             mine.extend(theirs);
         }
+        self.calls += other.calls;
         self.flows += other.flows;
         self.io_errors += other.io_errors;
         self.status_errors += other.status_errors;
@@ -96,24 +109,42 @@ impl Conn {
     }
 
     async fn post(&mut self, path: &str, body: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let headers = format!(
+            "Authorization: {}\r\nContent-Type: application/json\r\n",
+            self.authorization
+        );
+        let (status, _, body) = self.send("POST", path, &headers, body).await?;
+        Ok((status, body))
+    }
+
+    /// Sends one request (`headers`: extra header lines, each ending in CRLF); returns the
+    /// status, the response head and the body.
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> anyhow::Result<(u16, String, Vec<u8>)> {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Accept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
-            self.authorization,
             body.len()
         );
         self.stream.write_all(request.as_bytes()).await?;
         self.read_response().await
     }
 
-    async fn read_response(&mut self) -> anyhow::Result<(u16, Vec<u8>)> {
+    async fn read_response(&mut self) -> anyhow::Result<(u16, String, Vec<u8>)> {
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 break i + 4;
             }
             self.fill().await?;
         };
-        let head = std::str::from_utf8(&self.buf[..head_end]).context("response head")?;
+        let head = std::str::from_utf8(&self.buf[..head_end])
+            .context("response head")?
+            .to_owned();
         let status: u16 = head
             .split(' ')
             .nth(1)
@@ -132,7 +163,7 @@ impl Conn {
         }
         let body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
-        Ok((status, body))
+        Ok((status, head, body))
     }
 
     async fn fill(&mut self) -> anyhow::Result<()> {
@@ -188,12 +219,12 @@ async fn flow(conn: &mut Conn, args: &Args, stats: &mut Stats) -> Result<(), Cal
     let mut timed = async |step: usize, path: &str, body: Value, expected: &str| {
         let started = Instant::now();
         let reply = call(conn, path, &body, expected, timeout).await?;
-        let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        stats.latencies[step].push(micros);
+        stats.latencies[step].push(micros_since(started));
+        stats.calls += 1;
         Ok::<Value, CallError>(reply)
     };
     let parameters = format!(
-        "response_type=code&client_id={}&redirect_uri={redirect}&state=s1&scope=profile",
+        "response_type=code&client_id={}&redirect_uri={redirect}&state=s1&scope=profile&code_challenge={CHALLENGE}&code_challenge_method=S256",
         args.client_id
     );
     let reply = timed(
@@ -216,7 +247,7 @@ async fn flow(conn: &mut Conn, args: &Args, stats: &mut Stats) -> Result<(), Cal
         2,
         "/api/auth/token",
         json!({
-            "parameters": format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}"),
+            "parameters": format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={VERIFIER}"),
             "clientId": args.client_id,
             "clientSecret": args.client_secret,
         }),
@@ -231,6 +262,160 @@ async fn flow(conn: &mut Conn, args: &Args, stats: &mut Stats) -> Result<(), Cal
         "OK",
     )
     .await?;
+    Ok(())
+}
+
+/// RFC 7636's example PKCE pair: both flows use PKCE (the peer requires it).
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn micros_since(started: Instant) -> u32 {
+    u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX)
+}
+
+/// The value of the first header `name` in a response head.
+fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Keeps the name=value of every Set-Cookie in `head`, replacing older values.
+fn keep_cookies(head: &str, jar: &mut Vec<(String, String)>) {
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.eq_ignore_ascii_case("set-cookie") {
+            continue;
+        }
+        let pair = value.trim().split(';').next().unwrap_or("");
+        if let Some((k, v)) = pair.split_once('=') {
+            jar.retain(|(old, _)| old != k);
+            jar.push((k.to_owned(), v.to_owned()));
+        }
+    }
+}
+
+/// A GET that must answer with a redirect; returns the Location (path only, for this host).
+async fn follow(
+    conn: &mut Conn,
+    path: &str,
+    jar: &mut Vec<(String, String)>,
+    timeout: Duration,
+) -> Result<String, CallError> {
+    let cookies = if jar.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("Cookie: {}\r\n", pairs.join("; "))
+    };
+    let (status, head, _) =
+        match tokio::time::timeout(timeout, conn.send("GET", path, &cookies, "")).await {
+            Err(_) => return Err(CallError::Timeout),
+            Ok(Err(e)) => return Err(CallError::Io(e)),
+            Ok(Ok(r)) => r,
+        };
+    keep_cookies(&head, jar);
+    let location = header_value(&head, "location")
+        .filter(|_| (300..400).contains(&status))
+        .ok_or_else(|| CallError::Unexpected(format!("GET {path}: HTTP {status}, no redirect")))?;
+    let origin = format!("http://{}", conn.host);
+    Ok(location
+        .strip_prefix(&origin)
+        .unwrap_or(location)
+        .to_owned())
+}
+
+/// A form POST with HTTP Basic client credentials that must answer 200 with JSON.
+async fn post_form(
+    conn: &mut Conn,
+    path: &str,
+    basic: &str,
+    body: &str,
+    timeout: Duration,
+) -> Result<Value, CallError> {
+    let headers =
+        format!("Authorization: {basic}\r\nContent-Type: application/x-www-form-urlencoded\r\n");
+    let (status, _, reply) =
+        match tokio::time::timeout(timeout, conn.send("POST", path, &headers, body)).await {
+            Err(_) => return Err(CallError::Timeout),
+            Ok(Err(e)) => return Err(CallError::Io(e)),
+            Ok(Ok(r)) => r,
+        };
+    let json: Value = serde_json::from_slice(&reply)
+        .map_err(|e| CallError::Unexpected(format!("{path}: not JSON: {e}")))?;
+    if status != 200 {
+        return Err(CallError::Unexpected(format!(
+            "{path}: HTTP {status}: {json}"
+        )));
+    }
+    Ok(json)
+}
+
+/// One walk-through against node-oidc-provider (see the module documentation).
+async fn peer_flow(conn: &mut Conn, args: &Args, stats: &mut Stats) -> Result<(), CallError> {
+    let timeout = Duration::from_millis(args.timeout_ms);
+    let redirect = utf8_percent_encode(&args.redirect_uri, NON_ALPHANUMERIC).to_string();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", args.client_id, args.client_secret))
+    );
+    // A new user agent per flow, as each Castellan flow is a new authorization.
+    let mut jar = Vec::new();
+
+    let started = Instant::now();
+    let authorize = format!(
+        "/auth?response_type=code&client_id={}&redirect_uri={redirect}&state=s1&scope=api%3Aread&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        args.client_id
+    );
+    let interaction = follow(conn, &authorize, &mut jar, timeout).await?;
+    stats.latencies[0].push(micros_since(started));
+    stats.calls += 1;
+
+    let started = Instant::now();
+    let resume = follow(conn, &interaction, &mut jar, timeout).await?;
+    let back = follow(conn, &resume, &mut jar, timeout).await?;
+    stats.latencies[1].push(micros_since(started));
+    stats.calls += 2;
+    let code = back
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .ok_or_else(|| CallError::Unexpected(format!("no code in {back}")))?
+        .to_owned();
+
+    let started = Instant::now();
+    let token = post_form(
+        conn,
+        "/token",
+        &basic,
+        &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={VERIFIER}"),
+        timeout,
+    )
+    .await?;
+    stats.latencies[2].push(micros_since(started));
+    stats.calls += 1;
+    let access = token["access_token"]
+        .as_str()
+        .ok_or_else(|| CallError::Unexpected(format!("no access_token: {token}")))?
+        .to_owned();
+
+    let started = Instant::now();
+    let seen = post_form(
+        conn,
+        "/token/introspection",
+        &basic,
+        &format!("token={access}"),
+        timeout,
+    )
+    .await?;
+    if seen["active"] != true {
+        return Err(CallError::Unexpected(format!("introspection: {seen}")));
+    }
+    stats.latencies[3].push(micros_since(started));
+    stats.calls += 1;
     Ok(())
 }
 
@@ -250,7 +435,12 @@ async fn worker(args: Args, host: String, authorization: String, deadline: Insta
                 }
             },
         };
-        match flow(c, &args, &mut stats).await {
+        let outcome = if args.peer {
+            peer_flow(c, &args, &mut stats).await
+        } else {
+            flow(c, &args, &mut stats).await
+        };
+        match outcome {
             Ok(()) => stats.flows += 1,
             Err(CallError::Unexpected(message)) => {
                 if stats.status_errors == 0 {
@@ -356,7 +546,7 @@ fn main() -> anyhow::Result<()> {
         sorted.sort_unstable();
         steps.insert((*name).to_owned(), summary(&sorted));
     }
-    let requests = every.len();
+    let requests = stats.calls;
     let out = json!({
         "requests": requests,
         "duration_s": (duration * 1000.0).round() / 1000.0,
