@@ -746,24 +746,15 @@ pub async fn concurrent_ticket_use<S: Store>(store: Arc<S>) {
         .put_ticket(kind, &hash("t1"), 11, "{}", NOW + HOUR)
         .await
         .unwrap();
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let mut tasks = Vec::new();
-    for i in 0..TASKS {
-        let (store, barrier) = (store.clone(), barrier.clone());
-        tasks.push(tokio::spawn(async move {
-            let c = code(11, 101, &format!("g{i}"));
-            barrier.wait().await;
-            store
-                .use_ticket_for_code(kind, &hash("t1"), Some((&hash(&format!("c{i}")), &c)))
-                .await
-                .unwrap()
-        }));
-    }
-    let mut winners = 0;
-    for task in tasks {
-        winners += usize::from(task.await.unwrap());
-    }
-    assert_eq!(winners, 1);
+    let outcomes = race(&store, TASKS, move |store, i| async move {
+        let c = code(11, 101, &format!("g{i}"));
+        store
+            .use_ticket_for_code(kind, &hash("t1"), Some((&hash(&format!("c{i}")), &c)))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(outcomes.iter().filter(|used| **used).count(), 1);
     let mut stored = 0;
     for i in 0..TASKS {
         if store
@@ -847,6 +838,31 @@ pub async fn codes<S: Store>(store: Arc<S>) {
     );
 }
 
+/// Runs `op(store, i)` for i in 0..tasks on as many tasks, released together by a barrier so
+/// they really race; returns their outcomes in order of `i`.
+async fn race<S, F, Fut, T>(store: &Arc<S>, tasks: usize, op: F) -> Vec<T>
+where
+    S: Store,
+    F: Fn(Arc<S>, usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = T> + Send,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (store, barrier, op) = (store.clone(), barrier.clone(), op.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            op(store, i).await
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    outcomes
+}
+
 pub async fn concurrent_redemption<S: Store>(store: Arc<S>) {
     const TASKS: usize = 16;
     setup(&*store, 11, &[101]).await;
@@ -854,21 +870,12 @@ pub async fn concurrent_redemption<S: Store>(store: Arc<S>) {
         .put_code(&hash("c1"), &code(11, 101, "g1"))
         .await
         .unwrap();
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let mut tasks = Vec::new();
-    for i in 0..TASKS {
-        let (store, barrier) = (store.clone(), barrier.clone());
-        tasks.push(tokio::spawn(async move {
-            let t = token(11, 101, Some("alice"), "g1");
-            let h = hashes(&format!("at-{i}"), Some(&format!("rt-{i}")));
-            barrier.wait().await;
-            store.redeem_code(&hash("c1"), &h, &t, false).await.unwrap()
-        }));
-    }
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
-    }
+    let outcomes = race(&store, TASKS, |store, i| async move {
+        let t = token(11, 101, Some("alice"), "g1");
+        let h = hashes(&format!("at-{i}"), Some(&format!("rt-{i}")));
+        store.redeem_code(&hash("c1"), &h, &t, false).await.unwrap()
+    })
+    .await;
     let redeemed = outcomes
         .iter()
         .filter(|o| **o == Redemption::Redeemed)
@@ -1033,22 +1040,18 @@ pub async fn concurrent_rotation<S: Store>(store: Arc<S>) {
         .insert_token(&hashes("at", Some("rt")), &t, false)
         .await
         .unwrap();
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let mut tasks = Vec::new();
-    for i in 0..TASKS {
-        let (store, barrier, t) = (store.clone(), barrier.clone(), t.clone());
-        tasks.push(tokio::spawn(async move {
+    let rotated = t.clone();
+    let outcomes = race(&store, TASKS, move |store, i| {
+        let t = rotated.clone();
+        async move {
             let h = hashes(&format!("at-{i}"), Some(&format!("rt-{i}")));
-            barrier.wait().await;
             store.rotate_refresh(&hash("rt"), &h, &t).await.unwrap()
-        }));
-    }
-    let mut winners = Vec::new();
-    for (i, task) in tasks.into_iter().enumerate() {
-        if task.await.unwrap() == Rotation::Rotated {
-            winners.push(i);
         }
-    }
+    })
+    .await;
+    let winners: Vec<usize> = (0..TASKS)
+        .filter(|i| outcomes[*i] == Rotation::Rotated)
+        .collect();
     assert_eq!(winners.len(), 1, "exactly one rotation wins: {winners:?}");
     for i in 0..TASKS {
         let lookup = store
