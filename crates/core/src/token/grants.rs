@@ -38,6 +38,27 @@ fn required_param<'a>(
     }
 }
 
+/// The scopes a grant without a code or refresh token gets: those the `scope` parameter asks
+/// for (or the defaults) that the service and client allow; refused when the parameter is
+/// repeated, or when nothing is left and the service requires a scope.
+fn requested_scopes(
+    service: &Service,
+    begun: &Begun,
+    client: &AuthenticatedClient,
+    repeated: ResultCode,
+    none_left: ResultCode,
+) -> Result<Vec<String>, Reject> {
+    let requested = match begun.params.single("scope") {
+        Err(Repeated) => return Err(bad_request(service, "invalid_request", repeated)),
+        Ok(v) => v.map(split_list),
+    };
+    let scopes = effective_scopes(service, &client.client, requested.as_deref());
+    if scopes.is_empty() && service.scope_required {
+        return Err(bad_request(service, "invalid_scope", none_left));
+    }
+    Ok(scopes)
+}
+
 fn issues_refresh_token(service: &Service, client: &AuthenticatedClient) -> bool {
     service.supports_grant_type(GrantType::RefreshToken)
         && client.client.declares_grant_type(GrantType::RefreshToken)
@@ -380,16 +401,10 @@ pub fn client_credentials(
     if client.client.is_public() {
         return GrantOutcome::Reply(bad_request(service, "unauthorized_client", A052301));
     }
-    let requested = match begun.params.single("scope") {
-        Err(Repeated) => {
-            return GrantOutcome::Reply(bad_request(service, "invalid_request", A052302));
-        }
-        Ok(v) => v.map(split_list),
+    let scopes = match requested_scopes(service, begun, client, A052302, A052303) {
+        Ok(s) => s,
+        Err(r) => return GrantOutcome::Reply(r),
     };
-    let scopes = effective_scopes(service, &client.client, requested.as_deref());
-    if scopes.is_empty() && service.scope_required {
-        return GrantOutcome::Reply(bad_request(service, "invalid_scope", A052303));
-    }
     let lifetimes = Lifetimes::compute(
         service,
         &client.client,
@@ -446,16 +461,10 @@ pub fn password(
         Ok(v) => v.to_owned(),
         Err(r) => return GrantOutcome::Reply(r),
     };
-    let requested = match begun.params.single("scope") {
-        Err(Repeated) => {
-            return GrantOutcome::Reply(bad_request(service, "invalid_request", A051307));
-        }
-        Ok(v) => v.map(split_list),
+    let scopes = match requested_scopes(service, begun, client, A051307, A051308) {
+        Ok(s) => s,
+        Err(r) => return GrantOutcome::Reply(r),
     };
-    let scopes = effective_scopes(service, &client.client, requested.as_deref());
-    if scopes.is_empty() && service.scope_required {
-        return GrantOutcome::Reply(bad_request(service, "invalid_scope", A051308));
-    }
     let ticket = new_token(entropy);
     let record = TokenTicket {
         service_api_key: service.api_key,
