@@ -1,14 +1,19 @@
 //! Handlers of the protocol APIs. Every action-bearing reply is HTTP 200.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use castellan_core::wire::Envelope;
+use castellan_core::wire::{
+    AuthorizationFailRequest, AuthorizationIssueRequest, AuthorizationRequest, Envelope,
+    IntrospectionRequest, RevocationRequest, StandardIntrospectionRequest, TokenFailRequest,
+    TokenIssueRequest, TokenRequest,
+};
 use serde::Serialize;
 
+use crate::body::ApiBody;
+use crate::caller::ServiceCaller;
 use crate::log::CallInfo;
-use crate::{ApiError, AppState, body, caller};
+use crate::{ApiError, AppState};
 
 /// A protocol reply: the DTO as JSON, with its result code and action for the log line.
 fn reply<T: Serialize>(envelope: &Envelope, dto: &T) -> Response {
@@ -22,72 +27,40 @@ fn reply<T: Serialize>(envelope: &Envelope, dto: &T) -> Response {
 }
 
 macro_rules! protocol_handler {
-    ($name:ident, $request:ty, $method:ident, |$r:ident| $envelope:expr) => {
+    ($name:ident, $request:ty, $method:ident) => {
         pub async fn $name(
             State(engine): State<AppState>,
             uri: Uri,
-            headers: HeaderMap,
-            request: Body,
+            ServiceCaller(service): ServiceCaller,
+            ApiBody(req): ApiBody<$request>,
         ) -> Result<Response, ApiError> {
-            let path = uri.path();
-            let service = caller::service(&engine, path, &headers).await?;
-            let req: $request = body::read(path, &headers, request).await?;
-            let $r = engine
+            let r = engine
                 .$method(&service, req)
                 .await
-                .map_err(|e| ApiError::internal(path, e))?;
-            Ok(reply($envelope, &$r))
+                .map_err(|e| ApiError::internal(uri.path(), e))?;
+            Ok(reply(&r.envelope, &r))
         }
     };
 }
 
-protocol_handler!(
-    authorization,
-    castellan_core::wire::AuthorizationRequest,
-    authorization,
-    |r| &r.envelope
-);
+protocol_handler!(authorization, AuthorizationRequest, authorization);
 protocol_handler!(
     authorization_issue,
-    castellan_core::wire::AuthorizationIssueRequest,
-    authorization_issue,
-    |r| &r.envelope
+    AuthorizationIssueRequest,
+    authorization_issue
 );
 protocol_handler!(
     authorization_fail,
-    castellan_core::wire::AuthorizationFailRequest,
-    authorization_fail,
-    |r| &r.envelope
+    AuthorizationFailRequest,
+    authorization_fail
 );
-protocol_handler!(token, castellan_core::wire::TokenRequest, token, |r| &r
-    .envelope);
-protocol_handler!(
-    token_issue,
-    castellan_core::wire::TokenIssueRequest,
-    token_issue,
-    |r| &r.envelope
-);
-protocol_handler!(
-    token_fail,
-    castellan_core::wire::TokenFailRequest,
-    token_fail,
-    |r| &r.envelope
-);
-protocol_handler!(
-    introspection,
-    castellan_core::wire::IntrospectionRequest,
-    introspection,
-    |r| &r.envelope
-);
+protocol_handler!(token, TokenRequest, token);
+protocol_handler!(token_issue, TokenIssueRequest, token_issue);
+protocol_handler!(token_fail, TokenFailRequest, token_fail);
+protocol_handler!(introspection, IntrospectionRequest, introspection);
 protocol_handler!(
     standard_introspection,
-    castellan_core::wire::StandardIntrospectionRequest,
-    standard_introspection,
-    |r| &r.envelope
+    StandardIntrospectionRequest,
+    standard_introspection
 );
-protocol_handler!(
-    revocation,
-    castellan_core::wire::RevocationRequest,
-    revocation,
-    |r| &r.envelope
-);
+protocol_handler!(revocation, RevocationRequest, revocation);
