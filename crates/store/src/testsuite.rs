@@ -383,13 +383,7 @@ pub async fn service_delete_cascades<S: Store>(store: Arc<S>) {
     assert!(store.get_client(11, 101).await.unwrap().is_none());
     assert_eq!(store.count_clients(11).await.unwrap(), 0);
     assert!(store.get_code(&hash("code-a")).await.unwrap().is_none());
-    assert!(
-        store
-            .get_token_by_access(&hash("at2-a"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at2-a", false)]).await;
     assert!(is_unknown(&*store, "rt2-a").await);
     assert!(is_unknown(&*store, "rt-a").await);
     assert!(
@@ -404,13 +398,7 @@ pub async fn service_delete_cascades<S: Store>(store: Arc<S>) {
     assert!(store.get_service(12).await.unwrap().is_some());
     assert!(store.get_client(12, 201).await.unwrap().is_some());
     assert!(store.get_code(&hash("code-b")).await.unwrap().is_some());
-    assert!(
-        store
-            .get_token_by_access(&hash("at2-b"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("at2-b", true)]).await;
     assert!(matches!(
         store.get_token_by_refresh(&hash("rt-b")).await.unwrap(),
         RefreshLookup::Retired { .. }
@@ -609,24 +597,12 @@ pub async fn client_delete_cascades<S: Store>(store: Arc<S>) {
 
     assert!(store.delete_client(11, 101).await.unwrap());
     assert!(store.get_code(&hash("code-a")).await.unwrap().is_none());
-    assert!(
-        store
-            .get_token_by_access(&hash("at2-a"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at2-a", false)]).await;
     assert!(is_unknown(&*store, "rt2-a").await);
     assert!(is_unknown(&*store, "rt-a").await);
 
     assert!(store.get_code(&hash("code-b")).await.unwrap().is_some());
-    assert!(
-        store
-            .get_token_by_access(&hash("at2-b"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("at2-b", true)]).await;
     assert!(matches!(
         store.get_token_by_refresh(&hash("rt-b")).await.unwrap(),
         RefreshLookup::Retired { client_id: 102, .. }
@@ -809,33 +785,14 @@ pub async fn codes<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::AlreadyUsed);
-    assert!(
-        store
-            .get_token_by_access(&hash("at1"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at2"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at1", true), ("at2", false)]).await;
 
     let outcome = store
         .redeem_code(&hash("c2"), &hashes("at3", None), &t, false)
         .await
         .unwrap();
     assert_eq!(outcome, Redemption::NotFound);
-    assert!(
-        store
-            .get_token_by_access(&hash("at3"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at3", false)]).await;
 }
 
 /// Runs `op(store, i)` for i in 0..tasks on as many tasks, released together by a barrier so
@@ -925,20 +882,7 @@ pub async fn token_lookup<S: Store>(store: Arc<S>) {
     );
     // An access token is not a refresh token, nor the other way round.
     assert!(is_unknown(&*store, "at1").await);
-    assert!(
-        store
-            .get_token_by_access(&hash("rt1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("nope"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("rt1", false), ("nope", false)]).await;
     assert!(is_unknown(&*store, "nope").await);
 
     // Access hashes are unique.
@@ -979,13 +923,7 @@ pub async fn rotation<S: Store>(store: Arc<S>) {
         other => panic!("expected a retired refresh token, got {other:?}"),
     }
     assert_live(store.get_token_by_refresh(&hash("rt2")).await.unwrap(), &t2);
-    assert!(
-        store
-            .get_token_by_access(&hash("at1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at1", false)]).await;
     assert_eq!(
         store.get_token_by_access(&hash("at2")).await.unwrap(),
         Some(t2.clone())
@@ -997,13 +935,7 @@ pub async fn rotation<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
     assert_eq!(outcome, Rotation::Gone);
-    assert!(
-        store
-            .get_token_by_access(&hash("at3"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at3", false)]).await;
     assert!(is_unknown(&*store, "rt3").await);
     assert_live(store.get_token_by_refresh(&hash("rt2")).await.unwrap(), &t2);
 
@@ -1085,20 +1017,7 @@ pub async fn kept_refresh_rotation<S: Store>(store: Arc<S>) {
         .unwrap();
     assert_eq!(outcome, Rotation::Rotated);
     assert_live(store.get_token_by_refresh(&hash("rt1")).await.unwrap(), &t2);
-    assert!(
-        store
-            .get_token_by_access(&hash("at1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at2"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("at1", false), ("at2", true)]).await;
 
     // Nothing was retired: once revoked, the kept refresh token is simply unknown.
     assert_eq!(
@@ -1125,13 +1044,7 @@ pub async fn revocation<S: Store>(store: Arc<S>) {
         store.revoke_by_access(&hash("at-a")).await.unwrap(),
         Some(a)
     );
-    assert!(
-        store
-            .get_token_by_access(&hash("at-a"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at-a", false)]).await;
     assert!(is_unknown(&*store, "rt-a").await);
     assert!(
         store
@@ -1145,13 +1058,7 @@ pub async fn revocation<S: Store>(store: Arc<S>) {
         store.revoke_by_refresh(&hash("rt-b")).await.unwrap(),
         Some(b.clone())
     );
-    assert!(
-        store
-            .get_token_by_access(&hash("at-b"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at-b", false)]).await;
     assert!(is_unknown(&*store, "rt-b").await);
     assert!(
         store
@@ -1181,13 +1088,7 @@ pub async fn revocation<S: Store>(store: Arc<S>) {
         store.get_token_by_refresh(&hash("rt-c")).await.unwrap(),
         RefreshLookup::Retired { .. }
     ));
-    assert!(
-        store
-            .get_token_by_access(&hash("at-d"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("at-d", true)]).await;
     assert!(
         store
             .revoke_by_access(&hash("nope"))
@@ -1237,39 +1138,13 @@ pub async fn revoke_grant<S: Store>(store: Arc<S>) {
         .unwrap();
 
     assert_eq!(store.revoke_grant(11, "g1").await.unwrap(), 2);
-    assert!(
-        store
-            .get_token_by_access(&hash("at1b"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at2"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at1b", false), ("at2", false)]).await;
     assert!(is_unknown(&*store, "rt1b").await);
     assert!(matches!(
         store.get_token_by_refresh(&hash("rt1")).await.unwrap(),
         RefreshLookup::Retired { .. }
     ));
-    assert!(
-        store
-            .get_token_by_access(&hash("at3"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at4"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("at3", true), ("at4", true)]).await;
     assert!(store.get_code(&hash("c1")).await.unwrap().is_some());
 
     assert_eq!(store.revoke_grant(11, "g1").await.unwrap(), 0);
@@ -1343,20 +1218,7 @@ pub async fn exclusive_insert<S: Store>(store: Arc<S>) {
         )
         .await
         .unwrap();
-    assert!(
-        store
-            .get_token_by_access(&hash("no-subject"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("alice-4"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(&*store, &[("no-subject", true), ("alice-4", true)]).await;
 }
 
 pub async fn purge<S: Store>(store: Arc<S>) {
@@ -1434,13 +1296,7 @@ pub async fn purge<S: Store>(store: Arc<S>) {
     assert_eq!(store.purge_expired(NOW, 100).await.unwrap(), 0);
 
     assert!(store.get_code(&hash("c-old")).await.unwrap().is_none());
-    assert!(
-        store
-            .get_token_by_access(&hash("at-dead"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_access_tokens(&*store, &[("at-dead", false)]).await;
     assert!(is_unknown(&*store, "rt-dead").await);
     assert!(is_unknown(&*store, "rt-r-old").await);
     for (kind, ticket) in [
@@ -1457,27 +1313,11 @@ pub async fn purge<S: Store>(store: Arc<S>) {
     }
 
     assert!(store.get_code(&hash("c-live")).await.unwrap().is_some());
-    assert!(
-        store
-            .get_token_by_access(&hash("at-r2"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at-half"))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .get_token_by_access(&hash("at-live2"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_access_tokens(
+        &*store,
+        &[("at-r2", true), ("at-half", true), ("at-live2", true)],
+    )
+    .await;
     assert!(matches!(
         store.get_token_by_refresh(&hash("rt-live")).await.unwrap(),
         RefreshLookup::Retired { .. }
