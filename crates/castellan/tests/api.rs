@@ -153,6 +153,15 @@ impl Fixture {
             .await
     }
 
+    /// `/authorization/issue` for the ticket, as the subject.
+    async fn issue(&self, ticket: &Value, subject: &str) -> Value {
+        self.api(
+            "/api/auth/authorization/issue",
+            json!({ "ticket": ticket, "subject": subject }),
+        )
+        .await
+    }
+
     /// Authorization + issue; returns the code.
     async fn code(&self, extra: &str) -> String {
         let a = self
@@ -162,12 +171,7 @@ impl Fixture {
             ))
             .await;
         assert_eq!(a["action"], "INTERACTION", "{a}");
-        let issued = self
-            .api(
-                "/api/auth/authorization/issue",
-                json!({"ticket": a["ticket"], "subject": "john"}),
-            )
-            .await;
+        let issued = self.issue(&a["ticket"], "john").await;
         assert_eq!(issued["action"], "LOCATION", "{issued}");
         issued["authorizationCode"].as_str().unwrap().to_owned()
     }
@@ -231,12 +235,7 @@ async fn full_walkthrough() {
     );
 
     // The ticket is single use.
-    let again = f
-        .api(
-            "/api/auth/authorization/issue",
-            json!({"ticket": a["ticket"], "subject": "john"}),
-        )
-        .await;
+    let again = f.issue(&a["ticket"], "john").await;
     assert_eq!(again["action"], "BAD_REQUEST");
     assert_eq!(again["resultCode"], "A041202");
 
@@ -469,12 +468,7 @@ async fn public_client_needs_pkce() {
         ))
         .await;
     assert_eq!(a["action"], "INTERACTION", "{a}");
-    let issued = f
-        .api(
-            "/api/auth/authorization/issue",
-            json!({"ticket": a["ticket"], "subject": "u"}),
-        )
-        .await;
+    let issued = f.issue(&a["ticket"], "u").await;
     let code = issued["authorizationCode"].as_str().unwrap();
     let token_params = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}&client_id={}",
@@ -508,12 +502,7 @@ impl Fixture {
                 self.public_id
             ))
             .await;
-        let issued = self
-            .api(
-                "/api/auth/authorization/issue",
-                json!({"ticket": a["ticket"], "subject": "u"}),
-            )
-            .await;
+        let issued = self.issue(&a["ticket"], "u").await;
         let code = issued["authorizationCode"].as_str().unwrap().to_owned();
         (code, verifier)
     }
@@ -707,12 +696,7 @@ async fn authorization_errors() {
         ))
         .await;
     assert_eq!(form["action"], "INTERACTION");
-    let issued = f
-        .api(
-            "/api/auth/authorization/issue",
-            json!({"ticket": form["ticket"], "subject": "u"}),
-        )
-        .await;
+    let issued = f.issue(&form["ticket"], "u").await;
     assert_eq!(issued["action"], "FORM");
     let html = issued["responseContent"].as_str().unwrap();
     assert!(html.contains(&format!("action=\"{REDIRECT}\"")));
