@@ -5,7 +5,8 @@
 
 use std::io::IsTerminal;
 
-use castellan_core::enums::{ClientAuthMethod, ClientType, GrantType, ResponseType};
+use castellan_core::enums::{ClientAuthMethod, ClientType, GrantType, JwsAlg, ResponseType};
+use castellan_core::jose::rotation::KeyState;
 use castellan_core::model::{Client, Service};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -75,6 +76,47 @@ enum ServiceCommand {
         api_key: i64,
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Rotate a service's signing keys: add a key (published, and signing once activated when
+    /// another key already signs with its algorithm), activate it, remove the old one.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    List {
+        api_key: i64,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Add {
+        api_key: i64,
+        /// RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA.
+        #[arg(long)]
+        alg: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Activate {
+        api_key: i64,
+        kid: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
+    },
+    Remove {
+        api_key: i64,
+        kid: String,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -236,7 +278,48 @@ async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {
             println!("deleted service {api_key}");
             Ok(())
         }
+        ServiceCommand::Key(cmd) => key(cmd).await,
     }
+}
+
+fn key_lines(keys: &[KeyState]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "{}\t{}\t{}\t{}",
+                k.kid,
+                k.alg.as_deref().unwrap_or(&k.kty),
+                if k.signing { "signing" } else { "verify-only" },
+                k.kty
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn key(cmd: KeyCommand) -> anyhow::Result<()> {
+    let (data, out) = match &cmd {
+        KeyCommand::List { data, out, .. }
+        | KeyCommand::Add { data, out, .. }
+        | KeyCommand::Activate { data, out, .. }
+        | KeyCommand::Remove { data, out, .. } => (data, out),
+    };
+    let engine = setup::open_engine(data, 0).await?;
+    let keys = match &cmd {
+        KeyCommand::List { api_key, .. } => engine.list_service_keys(None, *api_key).await?,
+        KeyCommand::Add { api_key, alg, .. } => {
+            let alg = JwsAlg::from_protocol(alg)
+                .ok_or_else(|| anyhow::anyhow!("unknown algorithm '{alg}'"))?;
+            vec![engine.add_service_key(None, *api_key, alg).await?]
+        }
+        KeyCommand::Activate { api_key, kid, .. } => {
+            engine.activate_service_key(None, *api_key, kid).await?
+        }
+        KeyCommand::Remove { api_key, kid, .. } => {
+            engine.remove_service_key(None, *api_key, kid).await?
+        }
+    };
+    print(out, &keys, || key_lines(&keys))
 }
 
 async fn load_service(engine: &castellan_engine::Engine, api_key: i64) -> anyhow::Result<Service> {

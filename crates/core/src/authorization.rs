@@ -692,10 +692,11 @@ fn check_pkce(service: &Service, client: &Client, params: &Params) -> Result<Pkc
     Ok((Some(challenge.to_owned()), Some(method)))
 }
 
-/// The service as shown to the authorization server: never its secret.
+/// The service as shown to the authorization server: never its secret or its keys.
 fn public_service(service: &Service) -> Service {
     let mut s = service.clone();
     s.api_secret = None;
+    s.jwks = None;
     s
 }
 

@@ -178,6 +178,7 @@ pub fn issue(
             auth_time: call.auth_time,
             acr: call.acr,
             nonce: ticket.nonce,
+            userinfo_claims: claims_member(ticket.claims.as_deref(), "userinfo"),
             claims: call.claims,
             properties: call.properties,
             grant_id: new_grant_id(now, entropy),
@@ -193,6 +194,15 @@ pub fn issue(
         AuthorizationIssueResponse::bare(envelope(ISSUE_KIND, action, A040001, &[], Some(content)));
     response.authorization_code = code.as_ref().map(|c| c.value.clone());
     IssueDecision { response, code }
+}
+
+/// One member (`id_token` or `userinfo`) of a `claims` request parameter, as JSON text.
+fn claims_member(claims: Option<&str>, member: &str) -> Option<String> {
+    let parsed: serde_json::Value = serde_json::from_str(claims?).ok()?;
+    parsed
+        .get(member)
+        .filter(|v| v.is_object())
+        .map(|v| v.to_string())
 }
 
 /// A validated `/auth/authorization/fail` call.

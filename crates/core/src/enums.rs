@@ -163,6 +163,40 @@ wire_enum!(Prompt {
     Create => "CREATE" / "create",
 });
 
+wire_enum!(
+    /// JWS algorithms (`idTokenSignAlg`, `userInfoSignAlg`, `accessTokenSignAlg`, ...). The wire
+    /// name and the protocol string are the same except for `NONE`.
+    JwsAlg {
+        None => "NONE" / "none",
+        Hs256 => "HS256" / "HS256",
+        Hs384 => "HS384" / "HS384",
+        Hs512 => "HS512" / "HS512",
+        Rs256 => "RS256" / "RS256",
+        Rs384 => "RS384" / "RS384",
+        Rs512 => "RS512" / "RS512",
+        Es256 => "ES256" / "ES256",
+        Es384 => "ES384" / "ES384",
+        Es512 => "ES512" / "ES512",
+        Ps256 => "PS256" / "PS256",
+        Ps384 => "PS384" / "PS384",
+        Ps512 => "PS512" / "PS512",
+        Es256K => "ES256K" / "ES256K",
+        EdDsa => "EdDSA" / "EdDSA",
+    }
+);
+
+impl JwsAlg {
+    /// HMAC algorithms, keyed with the client secret.
+    pub fn is_symmetric(self) -> bool {
+        matches!(self, Self::Hs256 | Self::Hs384 | Self::Hs512)
+    }
+
+    /// Algorithms signed with a private key of the service.
+    pub fn is_asymmetric(self) -> bool {
+        !self.is_symmetric() && self != Self::None
+    }
+}
+
 wire_enum!(CodeChallengeMethod {
     Plain => "PLAIN" / "plain",
     S256 => "S256" / "S256",
@@ -217,6 +251,10 @@ pub enum Action {
     Ok,
     Unauthorized,
     Forbidden,
+    /// `/auth/userinfo/issue`: the body is JSON.
+    Json,
+    /// `/auth/userinfo/issue`: the body is a signed JWT.
+    Jwt,
 }
 
 impl Action {
@@ -233,6 +271,8 @@ impl Action {
             Action::Ok => "OK",
             Action::Unauthorized => "UNAUTHORIZED",
             Action::Forbidden => "FORBIDDEN",
+            Action::Json => "JSON",
+            Action::Jwt => "JWT",
         }
     }
 }

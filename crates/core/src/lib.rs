@@ -4,10 +4,14 @@
 
 pub mod authorization;
 pub mod authorization_issue;
+pub mod claims;
 pub mod client_lookup;
+pub mod discovery;
 pub mod enums;
 pub mod envelope;
+pub mod id_token;
 pub mod introspection;
+pub mod jose;
 pub mod model;
 pub mod params;
 pub mod records;
@@ -18,4 +22,5 @@ pub mod revocation;
 pub mod secret;
 pub mod store_ops;
 pub mod token;
+pub mod userinfo;
 pub mod wire;

@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::enums::{
-    ApplicationType, ClientAuthMethod, ClientType, Display, GrantType, ResponseType, SubjectType,
+    ApplicationType, ClientAuthMethod, ClientType, Display, GrantType, JwsAlg, ResponseType,
+    SubjectType,
 };
 
 /// Deserialises `null` as the type's default value.
@@ -169,6 +170,16 @@ pub struct Service {
     pub iss_suppressed: bool,
     #[serde(default, deserialize_with = "nullable")]
     pub loopback_redirection_uri_variable: bool,
+    /// The service's JWK Set with private keys, as text. Stored encrypted; storage records
+    /// hold it apart from the rest of the service, so this is `None` inside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signature_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_info_signature_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_signature_key_id: Option<String>,
     /// Every other field of the object, kept as sent.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -239,6 +250,15 @@ impl Service {
 
     pub fn id_token_duration(&self) -> i64 {
         positive_or(self.id_token_duration, DEFAULT_ID_TOKEN_DURATION)
+    }
+
+    /// A member kept verbatim in `other` (endpoints, URIs and the many settings the engine
+    /// only reports), as a string.
+    pub fn other_str(&self, name: &str) -> Option<&str> {
+        self.other
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -316,6 +336,10 @@ pub struct Client {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived_sector_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_sign_alg: Option<JwsAlg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_info_sign_alg: Option<JwsAlg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<ClientExtension>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Vec<Pair>>,
@@ -365,6 +389,9 @@ impl Client {
         }
         if self.subject_type.is_none() {
             self.subject_type = Some(SubjectType::Public);
+        }
+        if self.id_token_sign_alg.is_none() {
+            self.id_token_sign_alg = Some(JwsAlg::Rs256);
         }
         if self.extension.is_none() {
             self.extension = Some(ClientExtension::default());

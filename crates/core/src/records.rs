@@ -102,6 +102,9 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<String>,
+    /// The `userinfo` member of the request's `claims` parameter (JSON), for `/auth/userinfo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_claims: Option<String>,
     #[serde(default)]
     pub properties: Vec<Property>,
     /// Identifies the grant: every token issued from this code (and its refreshes) carries it,
@@ -135,6 +138,9 @@ pub struct TokenRecord {
     pub auth_time: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The `userinfo` member of the authorization request's `claims` parameter (JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_claims: Option<String>,
     pub created_at: Millis,
     #[serde(default)]
     pub last_refreshed_at: Millis,

@@ -159,6 +159,7 @@ pub fn token_json(
     scopes: &[String],
     token_type: &str,
     expires_in: i64,
+    id_token: Option<&str>,
 ) -> String {
     let mut map = Map::new();
     map.insert("access_token".into(), Value::from(access_token));
@@ -175,6 +176,9 @@ pub fn token_json(
     );
     map.insert("token_type".into(), Value::from(token_type));
     map.insert("expires_in".into(), Value::from(expires_in));
+    if let Some(id_token) = id_token {
+        map.insert("id_token".into(), Value::from(id_token));
+    }
     Value::Object(map).to_string()
 }
 
@@ -230,7 +234,7 @@ mod tests {
     #[test]
     fn token_json_shape() {
         assert_eq!(
-            token_json("at", Some("rt"), &[], "Bearer", 86400),
+            token_json("at", Some("rt"), &[], "Bearer", 86400, None),
             r#"{"access_token":"at","refresh_token":"rt","scope":null,"token_type":"Bearer","expires_in":86400}"#
         );
     }

@@ -222,6 +222,25 @@ pub struct RevocationRequest {
     pub client_secret: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfoRequest {
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfoIssueRequest {
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub token: Option<String>,
+    /// Claim values, a JSON object as text.
+    #[serde(default)]
+    pub claims: Option<String>,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub sub: Option<String>,
+}
+
 // ----- responses --------------------------------------------------------------------------
 
 /// The envelope every protocol reply starts with.
@@ -419,6 +438,38 @@ pub struct IntrospectionResponse {
     #[serde(flatten)]
     pub fields: IntrospectionFields,
 }
+
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfoFields {
+    pub client_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id_alias: Option<String>,
+    pub client_id_alias_used: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Vec<Property>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_info_claims: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UserInfoResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(flatten)]
+    pub fields: UserInfoFields,
+}
+
+/// `/auth/userinfo/issue`: the envelope alone (`responseContent` is the body).
+pub type UserInfoIssueResponse = EnvelopeOnly;
 
 /// `/auth/introspection/standard` and `/auth/revocation`: the envelope alone.
 pub type StandardIntrospectionResponse = EnvelopeOnly;

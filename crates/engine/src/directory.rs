@@ -129,8 +129,8 @@ impl Engine {
                 .get_service(api_key)
                 .await?
                 .map(|record| CachedService {
-                    secret_hash: record.secret_hash,
-                    service: Arc::new(record.service),
+                    secret_hash: record.secret_hash.clone(),
+                    service: Arc::new(self.reveal_service(record)),
                 }))
         };
         self.through(&self.directory.services, api_key, load).await

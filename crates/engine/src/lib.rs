@@ -4,8 +4,11 @@
 
 mod auth;
 mod directory;
+mod keys;
 mod manage;
+mod metadata;
 mod protocol;
+mod service_keys;
 mod system;
 
 use std::sync::Arc;
@@ -32,6 +35,7 @@ pub struct Engine {
     keys: SecretKeys,
     clock: Arc<dyn Clock>,
     directory: directory::Directory,
+    signer: keys::CachingSigner,
 }
 
 impl Engine {
@@ -41,6 +45,7 @@ impl Engine {
             keys,
             clock,
             directory: directory::Directory::new(DEFAULT_CACHE_TTL_MS),
+            signer: keys::CachingSigner::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Management of services (by their owner) and clients (by their service).
 
+use castellan_core::jose::JwkSet;
 use castellan_core::model::{Client, Pair, Service};
 use castellan_core::secret::{new_client_secret, new_numeric_id, new_token};
 use castellan_store::{ClientRecord, OwnerRecord, ServiceRecord, StoreError};
@@ -29,7 +30,7 @@ impl From<StoreError> for ManageError {
     }
 }
 
-type ManageResult<T> = Result<T, ManageError>;
+pub(crate) type ManageResult<T> = Result<T, ManageError>;
 
 /// A service just created: the only time its API secret is shown.
 pub type NewService = Service;
@@ -130,6 +131,33 @@ fn validate_client_secret(secret: &str) -> ManageResult<()> {
 impl Engine {
     // ----- services -----------------------------------------------------------------------
 
+    /// Checks a JWK Set handed in with a service and seals it for storage.
+    fn seal_jwks(&self, jwks: Option<&str>) -> ManageResult<Option<String>> {
+        let Some(text) = jwks.filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let set = JwkSet::parse(text).map_err(|e| ManageError::BadRequest(format!("jwks: {e}")))?;
+        crate::keys::check_private_keys(&set)
+            .map_err(|e| ManageError::BadRequest(format!("jwks: {e}")))?;
+        Ok(Some(self.keys.seal(text, &mut SystemEntropy)))
+    }
+
+    /// The service of a record with its JWK Set opened.
+    pub(crate) fn reveal_service(&self, record: ServiceRecord) -> Service {
+        let mut service = record.service;
+        service.jwks = record.sealed_jwks.and_then(|s| self.keys.open(&s));
+        service
+    }
+
+    /// A JWK Set with one new key for each default algorithm, as text.
+    async fn default_jwks() -> ManageResult<String> {
+        let generated = tokio::task::spawn_blocking(crate::keys::default_key_set)
+            .await
+            .map_err(|e| ManageError::BadRequest(format!("key generation stopped: {e}")))?;
+        let set = generated.map_err(|e| ManageError::BadRequest(e.0))?;
+        Ok(set.to_json(false))
+    }
+
     pub async fn create_service(
         &self,
         owner: &OwnerRecord,
@@ -137,6 +165,11 @@ impl Engine {
     ) -> ManageResult<NewService> {
         input.normalize();
         validate_service(&input)?;
+        // A service without keys gets a fresh set, so it can sign ID tokens from the start.
+        if input.jwks.as_deref().is_none_or(|j| j.trim().is_empty()) {
+            input.jwks = Some(Self::default_jwks().await?);
+        }
+        let sealed_jwks = self.seal_jwks(input.jwks.as_deref())?;
         let now = self.now();
         input.service_owner_number = owner.number;
         input.created_at = now;
@@ -150,11 +183,12 @@ impl Engine {
             let record = ServiceRecord {
                 owner_api_key: owner.api_key,
                 secret_hash: self.keys.hash(&secret),
+                sealed_jwks: sealed_jwks.clone(),
                 service,
             };
             match self.store.create_service(record).await {
                 Ok(stored) => {
-                    let mut service = stored.service;
+                    let mut service = self.reveal_service(stored);
                     service.api_secret = Some(secret);
                     service.metadata = Some(vec![Pair {
                         key: Some("clientCount".into()),
@@ -200,7 +234,7 @@ impl Engine {
         api_key: i64,
     ) -> ManageResult<Service> {
         let record = self.owned_service(owner, api_key).await?;
-        self.with_metadata(record.service).await
+        self.with_metadata(self.reveal_service(record)).await
     }
 
     pub async fn list_services(
@@ -215,7 +249,7 @@ impl Engine {
             .await?;
         let mut services = Vec::with_capacity(page.items.len());
         for r in page.items {
-            services.push(self.with_metadata(r.service).await?);
+            services.push(self.with_metadata(self.reveal_service(r)).await?);
         }
         Ok(ServicePage {
             total: page.total,
@@ -232,6 +266,7 @@ impl Engine {
         let existing = self.owned_service(owner, api_key).await?;
         input.normalize();
         validate_service(&input)?;
+        let sealed_jwks = self.seal_jwks(input.jwks.as_deref())?;
         let kept = &existing.service;
         input.api_key = kept.api_key;
         input.number = kept.number;
@@ -243,6 +278,7 @@ impl Engine {
         let record = ServiceRecord {
             owner_api_key: existing.owner_api_key,
             secret_hash: existing.secret_hash,
+            sealed_jwks,
             service: input,
         };
         let updated = self.store.update_service(record.clone()).await?;
@@ -252,7 +288,7 @@ impl Engine {
                 "The service (API Key = {api_key}) does not exist."
             )));
         }
-        self.with_metadata(record.service).await
+        self.with_metadata(self.reveal_service(record)).await
     }
 
     pub async fn delete_service(

@@ -3,13 +3,17 @@
 use std::sync::Arc;
 
 use castellan_core::client_lookup::{ClientLookup, identifier_as_id};
+use castellan_core::id_token::IdTokenSigning;
 use castellan_core::model::Service;
+use castellan_core::records::TokenRecord;
 use castellan_core::records::{AuthorizationTicket, TicketKind, TokenTicket};
 use castellan_core::secret::SecretHash;
 use castellan_core::store_ops::TokenWrite;
 use castellan_core::token::{CodeGrant, GrantOutcome, RefreshGrant};
 use castellan_core::wire::*;
-use castellan_core::{authorization, authorization_issue, introspection, revocation, token};
+use castellan_core::{
+    authorization, authorization_issue, introspection, revocation, token, userinfo,
+};
 use castellan_store::{ClientRecord, Redemption, RefreshLookup, Rotation, TokenHashes};
 
 use crate::system::SystemEntropy;
@@ -192,7 +196,19 @@ impl Engine {
                     }
                     Err(_) => None,
                 };
-                token::authorization_code(service, &begun, &client, found, now, &mut SystemEntropy)
+                let signing = IdTokenSigning {
+                    signer: &self.signer,
+                    client_secret: secret.as_deref(),
+                };
+                token::authorization_code(
+                    service,
+                    &begun,
+                    &client,
+                    found,
+                    now,
+                    &mut SystemEntropy,
+                    signing,
+                )
             }
             castellan_core::enums::GrantType::RefreshToken => {
                 let found = match token::refresh_param(service, &begun) {
@@ -409,6 +425,77 @@ impl Engine {
             &call,
             found,
             alias,
+            self.now(),
+        ))
+    }
+
+    /// The token record for an access token and the client it was issued to, when both
+    /// belong to the service.
+    async fn token_and_client(
+        &self,
+        service: &Service,
+        token: &str,
+    ) -> EngineResult<(Option<TokenRecord>, Option<Arc<ClientRecord>>)> {
+        let found = self
+            .store
+            .get_token_by_access(&self.keys.hash(token))
+            .await?;
+        let client = match &found {
+            Some(t) if t.service_api_key == service.api_key => {
+                self.cached_client(service.api_key, t.client_id).await?
+            }
+            _ => None,
+        };
+        Ok((found, client))
+    }
+
+    pub async fn userinfo(
+        &self,
+        service: &Service,
+        req: UserInfoRequest,
+    ) -> EngineResult<UserInfoResponse> {
+        let token = match userinfo::userinfo_token(service, req.token.as_deref()) {
+            Ok(t) => t,
+            Err(response) => return Ok(*response),
+        };
+        let (found, client) = self.token_and_client(service, &token).await?;
+        let alias = client
+            .as_ref()
+            .and_then(|c| c.client.client_id_alias.as_deref());
+        Ok(userinfo::userinfo(
+            service,
+            &token,
+            found.as_ref(),
+            alias,
+            self.now(),
+        ))
+    }
+
+    pub async fn userinfo_issue(
+        &self,
+        service: &Service,
+        req: UserInfoIssueRequest,
+    ) -> EngineResult<UserInfoIssueResponse> {
+        let token = match userinfo::issue_token(service, req.token.as_deref()) {
+            Ok(t) => t,
+            Err(response) => return Ok(*response),
+        };
+        let (found, client) = self.token_and_client(service, &token).await?;
+        let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
+        let signing = IdTokenSigning {
+            signer: &self.signer,
+            client_secret: secret.as_deref(),
+        };
+        let input = userinfo::IssueInput {
+            claims: req.claims.as_deref(),
+            sub: req.sub.as_deref(),
+        };
+        Ok(userinfo::issue(
+            service,
+            found.as_ref(),
+            client.as_ref().map(|c| &c.client),
+            input,
+            signing,
             self.now(),
         ))
     }

@@ -7,7 +7,9 @@ mod caller;
 mod error;
 mod log;
 mod manage;
+mod metadata;
 mod protocol;
+mod service_keys;
 
 use std::sync::Arc;
 
@@ -43,6 +45,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
             post(protocol::standard_introspection),
         )
         .route("/api/auth/revocation", post(protocol::revocation))
+        .route("/api/auth/userinfo", post(protocol::userinfo))
+        .route("/api/auth/userinfo/issue", post(protocol::userinfo_issue))
         .route("/api/service/create", post(manage::create_service))
         .route("/api/service/get/list", get(manage::list_services))
         .route("/api/service/get/{api_key}", get(manage::get_service))
@@ -53,6 +57,21 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/api/service/delete/{api_key}",
             delete(manage::delete_service),
+        )
+        .route("/api/service/jwks/get", get(metadata::jwks))
+        .route("/api/service/keys/get/{api_key}", get(service_keys::list))
+        .route("/api/service/keys/add/{api_key}", post(service_keys::add))
+        .route(
+            "/api/service/keys/activate/{api_key}",
+            post(service_keys::activate),
+        )
+        .route(
+            "/api/service/keys/delete/{api_key}",
+            post(service_keys::remove),
+        )
+        .route(
+            "/api/service/configuration",
+            get(metadata::configuration_get).post(metadata::configuration_post),
         )
         .route("/api/client/create", post(manage::create_client))
         .route("/api/client/get/list", get(manage::list_clients))

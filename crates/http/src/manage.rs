@@ -19,7 +19,7 @@ use crate::{ApiError, AppState};
 const DEFAULT_END: u32 = 5;
 const MAX_WINDOW: u32 = 1000;
 
-fn manage_error(path: &str, e: ManageError) -> ApiError {
+pub(crate) fn manage_error(path: &str, e: ManageError) -> ApiError {
     match e {
         ManageError::BadRequest(m) => ApiError::bad_request(path, m),
         ManageError::NotFound(m) => ApiError::not_found(path, m),
@@ -28,7 +28,7 @@ fn manage_error(path: &str, e: ManageError) -> ApiError {
     }
 }
 
-fn parse_id(path: &str, raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(path: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found(path, format!("'{raw}' is not a valid identifier.")))
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use castellan_core::wire::{
     AuthorizationFailRequest, AuthorizationIssueRequest, AuthorizationRequest, Envelope,
     IntrospectionRequest, RevocationRequest, StandardIntrospectionRequest, TokenFailRequest,
-    TokenIssueRequest, TokenRequest,
+    TokenIssueRequest, TokenRequest, UserInfoIssueRequest, UserInfoRequest,
 };
 use serde::Serialize;
 
@@ -64,3 +64,5 @@ protocol_handler!(
     standard_introspection
 );
 protocol_handler!(revocation, RevocationRequest, revocation);
+protocol_handler!(userinfo, UserInfoRequest, userinfo);
+protocol_handler!(userinfo_issue, UserInfoIssueRequest, userinfo_issue);

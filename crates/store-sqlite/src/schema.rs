@@ -6,7 +6,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::SqlResultExt;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_service_keys.sql"),
+];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -92,9 +92,10 @@ pub fn create_service(conn: &Connection, mut record: ServiceRecord) -> StoreResu
     }
     record.service.number = next_number(conn, "service")?;
     record.service.api_secret = None;
+    record.service.jwks = None;
     conn.prepare_cached(
-        "INSERT INTO services (api_key, number, owner_api_key, secret_hash, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO services (api_key, number, owner_api_key, secret_hash, doc, sealed_jwks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .db()?
     .execute(params![
@@ -103,6 +104,7 @@ pub fn create_service(conn: &Connection, mut record: ServiceRecord) -> StoreResu
         record.owner_api_key,
         record.secret_hash.as_str(),
         to_json(&record.service)?,
+        record.sealed_jwks,
     ])
     .db()?;
     Ok(record)
@@ -110,19 +112,14 @@ pub fn create_service(conn: &Connection, mut record: ServiceRecord) -> StoreResu
 
 pub fn get_service(conn: &Connection, api_key: i64) -> StoreResult<Option<ServiceRecord>> {
     let row = conn
-        .prepare_cached("SELECT owner_api_key, secret_hash, doc FROM services WHERE api_key = ?1")
+        .prepare_cached(
+            "SELECT owner_api_key, secret_hash, doc, sealed_jwks FROM services WHERE api_key = ?1",
+        )
         .db()?
-        .query_row([api_key], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
+        .query_row([api_key], service_columns)
         .optional()
         .db()?;
-    row.map(|(owner, secret, doc)| service_record(owner, secret, &doc))
-        .transpose()
+    row.map(service_record).transpose()
 }
 
 pub fn list_services(
@@ -142,26 +139,18 @@ pub fn list_services(
     if let Some((limit, offset)) = rows::window(start, end) {
         items = tx
             .prepare_cached(
-                "SELECT owner_api_key, secret_hash, doc FROM services
+                "SELECT owner_api_key, secret_hash, doc, sealed_jwks FROM services
                  WHERE ?1 IS NULL OR owner_api_key = ?1
                  ORDER BY number LIMIT ?2 OFFSET ?3",
             )
             .db()?
-            .query_map(params![owner_api_key, limit, offset], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            })
+            .query_map(params![owner_api_key, limit, offset], service_columns)
             .db()?
             .collect::<rusqlite::Result<Vec<_>>>()
             .db()?;
     }
     tx.commit().db()?;
-    rows::page(total, items, |(owner, secret, doc)| {
-        service_record(owner, secret, &doc)
-    })
+    rows::page(total, items, service_record)
 }
 
 /// Replaces everything but the API key and the number the store assigned.
@@ -171,8 +160,10 @@ pub fn update_service(conn: &Connection, mut record: ServiceRecord) -> StoreResu
     };
     record.service.number = number;
     record.service.api_secret = None;
+    record.service.jwks = None;
     conn.prepare_cached(
-        "UPDATE services SET owner_api_key = ?2, secret_hash = ?3, doc = ?4 WHERE api_key = ?1",
+        "UPDATE services SET owner_api_key = ?2, secret_hash = ?3, doc = ?4, sealed_jwks = ?5
+         WHERE api_key = ?1",
     )
     .db()?
     .execute(params![
@@ -180,6 +171,7 @@ pub fn update_service(conn: &Connection, mut record: ServiceRecord) -> StoreResu
         record.owner_api_key,
         record.secret_hash.as_str(),
         to_json(&record.service)?,
+        record.sealed_jwks,
     ])
     .db()?;
     Ok(true)
@@ -211,14 +203,20 @@ fn number_of(conn: &Connection, api_key: i64) -> StoreResult<Option<i32>> {
         .db()
 }
 
+/// `owner_api_key, secret_hash, doc, sealed_jwks`, in that order.
+type ServiceColumns = (i64, String, String, Option<String>);
+
+fn service_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceColumns> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
 fn service_record(
-    owner_api_key: i64,
-    secret_hash: String,
-    doc: &str,
+    (owner_api_key, secret_hash, doc, sealed_jwks): ServiceColumns,
 ) -> StoreResult<ServiceRecord> {
     Ok(ServiceRecord {
         owner_api_key,
         secret_hash: rows::hash(secret_hash),
-        service: from_json::<Service>(doc)?,
+        sealed_jwks,
+        service: from_json::<Service>(&doc)?,
     })
 }

@@ -35,11 +35,14 @@ pub struct OwnerRecord {
     pub number: i32,
 }
 
-/// A service with its hashed API secret. `service.api_secret` is always `None` here.
+/// A service with its hashed API secret and sealed JWK Set. `service.api_secret` and
+/// `service.jwks` are always `None` here.
 #[derive(Clone, Debug)]
 pub struct ServiceRecord {
     pub owner_api_key: i64,
     pub secret_hash: SecretHash,
+    /// The JWK Set with private keys, encrypted under the master key.
+    pub sealed_jwks: Option<String>,
     /// `service.api_key` is the key; `service.number` is assigned by the store on create.
     pub service: Service,
 }

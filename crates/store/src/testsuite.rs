@@ -104,6 +104,7 @@ pub fn service(api_key: i64, owner_api_key: i64, name: &str) -> ServiceRecord {
     ServiceRecord {
         owner_api_key,
         secret_hash: hash(&format!("secret-{api_key}")),
+        sealed_jwks: Some(format!("sealed-jwks-{api_key}")),
         service: Service {
             api_key,
             service_name: Some(name.into()),
@@ -154,6 +155,7 @@ pub fn code(service_api_key: i64, client_id: i64, grant_id: &str) -> Authorizati
         acr: None,
         nonce: Some("n-0S6_WzA2Mj".into()),
         claims: None,
+        userinfo_claims: Some(r#"{"email":null}"#.into()),
         properties: Vec::new(),
         grant_id: grant_id.into(),
         access_token_duration: 0,
@@ -182,6 +184,7 @@ pub fn token(
         properties: Vec::new(),
         auth_time: NOW / 1000,
         acr: None,
+        userinfo_claims: Some(r#"{"email":null}"#.into()),
         created_at: NOW,
         last_refreshed_at: 0,
     }
@@ -297,6 +300,8 @@ pub async fn services<S: Store>(store: Arc<S>) {
         Some("https://one.example.com")
     );
     assert!(got.secret_hash.matches(&hash("secret-11")));
+    assert_eq!(got.sealed_jwks.as_deref(), Some("sealed-jwks-11"));
+    assert!(got.service.jwks.is_none());
     assert_eq!(
         store.get_service(13).await.unwrap().unwrap().service.number,
         4
@@ -335,9 +340,14 @@ pub async fn services<S: Store>(store: Arc<S>) {
     changed.service.service_name = Some("two, renamed".into());
     changed.service.pkce_required = true;
     changed.service.number = 0;
+    changed.sealed_jwks = None;
+    // A JWK Set left in the service document is never stored in it.
+    changed.service.jwks = Some("{\"keys\":[]}".into());
     assert!(store.update_service(changed).await.unwrap());
     let got = store.get_service(12).await.unwrap().unwrap();
     assert_eq!(got.service.service_name.as_deref(), Some("two, renamed"));
+    assert!(got.sealed_jwks.is_none());
+    assert!(got.service.jwks.is_none());
     assert!(got.service.pkce_required);
     assert_eq!(got.service.number, 2);
     assert!(!store.update_service(service(999, 1, "none")).await.unwrap());

@@ -4,6 +4,7 @@
 use crate::authorization::{effective_scopes, is_valid_pkce_value};
 use crate::enums::{Action, CodeChallengeMethod, GrantType};
 use crate::envelope::envelope;
+use crate::id_token::{self, IdTokenContent, IdTokenSigning};
 use crate::model::Service;
 use crate::params::{Repeated, split_list};
 use crate::records::{
@@ -123,10 +124,19 @@ pub fn authorization_code(
     found: Option<CodeGrant>,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> GrantOutcome {
     settle(authorization_code_inner(
-        service, begun, client, found, now, entropy,
+        service, begun, client, found, now, entropy, signing,
     ))
+}
+
+/// The audience of an ID token: the client as it named itself.
+fn audience(client: &AuthenticatedClient) -> String {
+    match &client.client.client_id_alias {
+        Some(alias) if client.alias_used => alias.clone(),
+        _ => client.client.client_id.to_string(),
+    }
 }
 
 fn authorization_code_inner(
@@ -136,6 +146,7 @@ fn authorization_code_inner(
     found: Option<CodeGrant>,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> Result<GrantOutcome, GrantOutcome> {
     let reply = |r: Reject| GrantOutcome::Reply(r);
     let code_value = code_param(service, begun).map_err(reply)?.to_owned();
@@ -228,11 +239,44 @@ fn authorization_code_inner(
         properties,
         auth_time: code.auth_time,
         acr: code.acr.clone(),
+        userinfo_claims: code.userinfo_claims.clone(),
         created_at: now,
         last_refreshed_at: 0,
     };
     let refresh = with_refresh.then(|| new_token(entropy));
-    let minted = mint(record, refresh, entropy);
+    let mut minted = mint(record, refresh, entropy);
+    if code.scopes.iter().any(|s| s == "openid") {
+        let content = IdTokenContent {
+            subject: &code.subject,
+            audience: audience(client),
+            nonce: code.nonce.as_deref(),
+            auth_time: code.auth_time,
+            acr: code.acr.as_deref(),
+            claims: code.claims.as_deref(),
+            access_token: Some(&minted.access_token),
+            code: None,
+            now,
+        };
+        let issued = id_token::issue(
+            service,
+            &client.client,
+            signing.client_secret,
+            &content,
+            signing.signer,
+        );
+        match issued {
+            Ok(token) => minted.id_token = Some(token),
+            Err(e) => {
+                return Err(reply(Box::new(error_response(
+                    service,
+                    Action::InternalServerError,
+                    "server_error",
+                    e.code,
+                    &e.args(),
+                ))));
+            }
+        }
+    }
     let response = ok(service, client, &minted, GrantType::AuthorizationCode, now);
     let write = TokenWrite::RedeemCode {
         code: code_value,
@@ -425,6 +469,7 @@ pub fn client_credentials(
         properties: begun.properties.clone(),
         auth_time: 0,
         acr: None,
+        userinfo_claims: None,
         created_at: now,
         last_refreshed_at: 0,
     };

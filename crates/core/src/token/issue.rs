@@ -122,6 +122,7 @@ pub fn issue(
         properties,
         auth_time: 0,
         acr: None,
+        userinfo_claims: None,
         created_at: now,
         last_refreshed_at: 0,
     };

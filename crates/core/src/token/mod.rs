@@ -198,6 +198,8 @@ pub fn infer_client(
 pub struct Minted {
     pub access_token: String,
     pub refresh_token: Option<String>,
+    /// Set by grants that issue an ID token beside the access token.
+    pub id_token: Option<String>,
     pub record: TokenRecord,
 }
 
@@ -210,6 +212,7 @@ pub(crate) fn mint(
     Minted {
         access_token: new_token(entropy),
         refresh_token: with_refresh,
+        id_token: None,
         record,
     }
 }
@@ -232,6 +235,7 @@ pub(crate) fn ok_response(
         &r.scopes,
         service.token_type(),
         access_duration,
+        minted.id_token.as_deref(),
     );
     append_visible_properties(&mut content, &r.properties);
     let envelope: Envelope = crate::envelope::envelope(kind, Action::Ok, code, &[], Some(content));
@@ -240,6 +244,7 @@ pub(crate) fn ok_response(
         access_token_expires_at: r.access_expires_at,
         access_token_duration: access_duration,
         refresh_token: minted.refresh_token.clone(),
+        id_token: minted.id_token.clone(),
         refresh_token_expires_at: if minted.refresh_token.is_some() {
             r.refresh_expires_at
         } else {

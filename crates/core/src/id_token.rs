@@ -1,0 +1,340 @@
+//! ID tokens (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11): their claims, the key that signs
+//! them, and the result codes for the ways signing can fail.
+
+use serde_json::{Map, Value};
+
+use crate::enums::JwsAlg;
+use crate::jose::jws::{compact, half_hash, secret_jwk};
+use crate::jose::{JwkSet, JwsSigner, KeyChoiceError};
+use crate::model::{Client, Service};
+use crate::records::Millis;
+use crate::result_code::*;
+
+/// Claims the engine sets; values of the same name handed in through `claims` are ignored.
+const RESERVED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+];
+
+/// What one ID token says.
+#[derive(Clone, Debug, Default)]
+pub struct IdTokenContent<'a> {
+    pub subject: &'a str,
+    /// What the client called itself with (its alias when it used one).
+    pub audience: String,
+    pub nonce: Option<&'a str>,
+    /// Seconds since the epoch; 0 = unknown (then omitted).
+    pub auth_time: i64,
+    pub acr: Option<&'a str>,
+    /// JSON object text handed to `/auth/authorization/issue` as `claims`.
+    pub claims: Option<&'a str>,
+    /// Issued beside the ID token: hashed into `at_hash` and `c_hash`.
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub now: Millis,
+}
+
+/// Why no ID token could be made: a result code and its arguments, rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdTokenError {
+    pub code: ResultCode,
+    pub message_args: Vec<String>,
+}
+
+impl IdTokenError {
+    fn new(code: ResultCode, args: &[&dyn std::fmt::Display]) -> Self {
+        Self {
+            code,
+            message_args: args.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    pub fn args(&self) -> Vec<&dyn std::fmt::Display> {
+        self.message_args
+            .iter()
+            .map(|a| a as &dyn std::fmt::Display)
+            .collect()
+    }
+}
+
+/// What signing an ID token needs beyond the service: the engine's signer, and the client's
+/// secret for the HS* algorithms.
+#[derive(Clone, Copy)]
+pub struct IdTokenSigning<'a> {
+    pub signer: &'a dyn JwsSigner,
+    pub client_secret: Option<&'a str>,
+}
+
+/// The algorithm the client's ID tokens are signed with (`idTokenSignAlg`, RS256 by default).
+pub fn signing_alg(client: &Client) -> JwsAlg {
+    client.id_token_sign_alg.unwrap_or(JwsAlg::Rs256)
+}
+
+/// RFC 7518 §3.2: an HMAC key at least as long as the hash.
+fn min_secret_len(alg: JwsAlg) -> usize {
+    match alg {
+        JwsAlg::Hs384 => 48,
+        JwsAlg::Hs512 => 64,
+        _ => 32,
+    }
+}
+
+/// The claim set, in the order OIDC Core lists the claims.
+pub fn claims(service: &Service, content: &IdTokenContent<'_>, alg: JwsAlg) -> Value {
+    let now_s = content.now.div_euclid(1000);
+    let mut map = Map::new();
+    map.insert(
+        "iss".into(),
+        Value::from(service.issuer.clone().unwrap_or_default()),
+    );
+    map.insert("sub".into(), Value::from(content.subject));
+    let aud = Value::from(content.audience.clone());
+    map.insert(
+        "aud".into(),
+        match service.other_str("idTokenAudType") {
+            Some("array") => Value::Array(vec![aud]),
+            _ => aud,
+        },
+    );
+    map.insert(
+        "exp".into(),
+        Value::from(now_s + service.id_token_duration()),
+    );
+    map.insert("iat".into(), Value::from(now_s));
+    if content.auth_time > 0 {
+        map.insert("auth_time".into(), Value::from(content.auth_time));
+    }
+    if let Some(nonce) = content.nonce {
+        map.insert("nonce".into(), Value::from(nonce));
+    }
+    if let Some(acr) = content.acr.filter(|a| !a.is_empty()) {
+        map.insert("acr".into(), Value::from(acr));
+    }
+    if let Some(hash) = content.access_token.and_then(|t| half_hash(alg, t)) {
+        map.insert("at_hash".into(), Value::from(hash));
+    }
+    if let Some(hash) = content.code.and_then(|c| half_hash(alg, c)) {
+        map.insert("c_hash".into(), Value::from(hash));
+    }
+    if let Some(Value::Object(extra)) = content.claims.and_then(|c| serde_json::from_str(c).ok()) {
+        for (name, value) in extra {
+            if !RESERVED.contains(&name.as_str()) && !value.is_null() {
+                map.insert(name, value);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Why a JWT for a client could not be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignFailure {
+    /// `none` was asked for.
+    NoneAlg,
+    /// An asymmetric algorithm, and the service has no JWK Set.
+    NoKeySet,
+    NoKey,
+    Ambiguous,
+    /// The client secret is shorter than the HMAC algorithm needs.
+    SecretTooShort,
+    Failed,
+}
+
+/// Signs `claims` with `alg` for a client: with the client's secret for HS*, else with the
+/// service key chosen by [`JwkSet::signing_key`] (`kid` picks among several).
+pub fn sign_jwt(
+    service: &Service,
+    kid: Option<&str>,
+    alg: JwsAlg,
+    client_secret: Option<&str>,
+    claims: &Value,
+    signer: &dyn JwsSigner,
+) -> Result<String, SignFailure> {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::from("JWT"));
+    let sign =
+        |jwk| compact(header.clone(), claims, alg, jwk, signer).map_err(|_| SignFailure::Failed);
+    if alg == JwsAlg::None {
+        return Err(SignFailure::NoneAlg);
+    }
+    if alg.is_symmetric() {
+        let secret = client_secret.unwrap_or_default();
+        if secret.len() < min_secret_len(alg) {
+            return Err(SignFailure::SecretTooShort);
+        }
+        return sign(&secret_jwk(secret));
+    }
+    let keys = match service.jwks.as_deref().map(JwkSet::parse) {
+        Some(Ok(keys)) if !keys.keys().is_empty() => keys,
+        _ => return Err(SignFailure::NoKeySet),
+    };
+    match keys.signing_key(alg, kid) {
+        Ok(jwk) => sign(jwk),
+        Err(KeyChoiceError::NoKey) => Err(SignFailure::NoKey),
+        Err(KeyChoiceError::Ambiguous) => Err(SignFailure::Ambiguous),
+    }
+}
+
+/// Signs the ID token for `client`. `client_secret` keys the HS* algorithms.
+pub fn issue(
+    service: &Service,
+    client: &Client,
+    client_secret: Option<&str>,
+    content: &IdTokenContent<'_>,
+    signer: &dyn JwsSigner,
+) -> Result<String, IdTokenError> {
+    let alg = signing_alg(client);
+    let claims = claims(service, content, alg);
+    let kid = service.id_token_signature_key_id.as_deref();
+    sign_jwt(service, kid, alg, client_secret, &claims, signer).map_err(|failure| {
+        let name = alg.protocol();
+        let kid = kid.unwrap_or("");
+        match failure {
+            SignFailure::NoneAlg => IdTokenError::new(A046301, &[&client.client_id]),
+            SignFailure::NoKeySet => IdTokenError::new(A046201, &[&name]),
+            SignFailure::NoKey => IdTokenError::new(A046203, &[&name, &kid]),
+            SignFailure::Ambiguous => IdTokenError::new(A046204, &[&name, &kid]),
+            SignFailure::SecretTooShort => IdTokenError::new(A046113, &[&name]),
+            SignFailure::Failed => IdTokenError::new(A046101, &[&name]),
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::jose::DirectSigner;
+    use crate::jose::jws::verify;
+
+    const EC_KEY: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","kid":"ec1","alg":"ES256"}"#;
+
+    fn service() -> Service {
+        Service {
+            issuer: Some("https://as.example.com".into()),
+            id_token_duration: 600,
+            jwks: Some(format!(r#"{{"keys":[{EC_KEY}]}}"#)),
+            ..Service::default()
+        }
+    }
+
+    fn client(alg: JwsAlg) -> Client {
+        Client {
+            client_id: 42,
+            id_token_sign_alg: Some(alg),
+            ..Client::default()
+        }
+    }
+
+    fn content() -> IdTokenContent<'static> {
+        IdTokenContent {
+            subject: "alice",
+            audience: "42".into(),
+            nonce: Some("n-0S6_WzA2Mj"),
+            auth_time: 1_700_000_000,
+            acr: Some("urn:acr:1"),
+            claims: Some(r#"{"name":"Alice","sub":"mallory","email":null}"#),
+            access_token: Some("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            code: None,
+            now: 1_700_000_100_500,
+        }
+    }
+
+    #[test]
+    fn signed_with_the_service_key_and_carrying_the_claims() {
+        let s = service();
+        let token = issue(&s, &client(JwsAlg::Es256), None, &content(), &DirectSigner).unwrap();
+        let keys = JwkSet::parse(s.jwks.as_deref().unwrap()).unwrap().public();
+        let v = verify(&token, &keys, None, |_| true).unwrap();
+        assert_eq!(v.header["kid"], "ec1");
+        assert_eq!(v.header["typ"], "JWT");
+        let c = &v.claims;
+        assert_eq!(c["iss"], "https://as.example.com");
+        assert_eq!(c["sub"], "alice", "a claim handed in cannot replace sub");
+        assert_eq!(c["aud"], "42");
+        assert_eq!(c["iat"], 1_700_000_100);
+        assert_eq!(c["exp"], 1_700_000_700);
+        assert_eq!(c["auth_time"], 1_700_000_000);
+        assert_eq!(c["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(c["acr"], "urn:acr:1");
+        assert_eq!(c["at_hash"], "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(c["name"], "Alice");
+        assert!(!c.contains_key("email"));
+        assert!(!c.contains_key("c_hash"));
+    }
+
+    #[test]
+    fn aud_as_array_when_the_service_asks() {
+        let mut s = service();
+        s.other
+            .insert("idTokenAudType".into(), Value::from("array"));
+        let c = claims(&s, &content(), JwsAlg::Es256);
+        assert_eq!(c["aud"], serde_json::json!(["42"]));
+    }
+
+    #[test]
+    fn hs256_uses_the_client_secret() {
+        let secret = "0123456789abcdef0123456789abcdef-secret";
+        let token = issue(
+            &service(),
+            &client(JwsAlg::Hs256),
+            Some(secret),
+            &content(),
+            &DirectSigner,
+        )
+        .unwrap();
+        assert!(verify(&token, &JwkSet::default(), Some(secret), |_| true).is_ok());
+    }
+
+    #[test]
+    fn failures_name_their_result_codes() {
+        let err = |s: &Service, alg| {
+            issue(s, &client(alg), None, &content(), &DirectSigner)
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(err(&service(), JwsAlg::None), A046301);
+        assert_eq!(err(&service(), JwsAlg::Rs256), A046203);
+        let mut no_keys = service();
+        no_keys.jwks = None;
+        assert_eq!(err(&no_keys, JwsAlg::Es256), A046201);
+        let mut two = service();
+        two.jwks = Some(format!(
+            r#"{{"keys":[{EC_KEY},{}]}}"#,
+            EC_KEY.replace("ec1", "ec2")
+        ));
+        assert_eq!(err(&two, JwsAlg::Es256), A046204);
+        two.id_token_signature_key_id = Some("ec2".into());
+        assert!(
+            issue(
+                &two,
+                &client(JwsAlg::Es256),
+                None,
+                &content(),
+                &DirectSigner
+            )
+            .is_ok()
+        );
+        // A short client secret cannot key HS256.
+        assert_eq!(
+            issue(
+                &service(),
+                &client(JwsAlg::Hs256),
+                Some("short"),
+                &content(),
+                &DirectSigner
+            )
+            .unwrap_err()
+            .code,
+            A046113
+        );
+    }
+}

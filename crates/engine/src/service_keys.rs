@@ -1,0 +1,109 @@
+//! Administration of a service's signing keys: list, add (generated), activate, remove. See
+//! `castellan_core::jose::rotation` for how a rotation keeps every token verifiable.
+
+use castellan_core::enums::JwsAlg;
+use castellan_core::jose::JwkSet;
+use castellan_core::jose::rotation::{self, KeyState};
+use castellan_store::OwnerRecord;
+
+use crate::Engine;
+use crate::keys::{GENERATED_KEY_ALGS, generate_jwk};
+use crate::manage::{ManageError, ManageResult};
+
+impl Engine {
+    /// The service's JWK Set (empty when it has none).
+    async fn key_set(&self, owner: Option<&OwnerRecord>, api_key: i64) -> ManageResult<JwkSet> {
+        let service = self.get_service(owner, api_key).await?;
+        match service.jwks.as_deref().filter(|j| !j.trim().is_empty()) {
+            None => Ok(JwkSet::default()),
+            Some(text) => JwkSet::parse(text).map_err(|e| ManageError::BadRequest(e.0)),
+        }
+    }
+
+    /// Stores `set` as the service's JWK Set, leaving every other setting as it is.
+    async fn store_key_set(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        set: &JwkSet,
+    ) -> ManageResult<()> {
+        let mut service = self.get_service(owner, api_key).await?;
+        service.jwks = Some(set.to_json(false));
+        self.update_service(owner, api_key, service).await?;
+        Ok(())
+    }
+
+    pub async fn list_service_keys(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+    ) -> ManageResult<Vec<KeyState>> {
+        Ok(rotation::describe(&self.key_set(owner, api_key).await?))
+    }
+
+    /// Generates a key for `alg` and adds it: signing at once when no other key signs with
+    /// `alg`, published as verify-only otherwise.
+    pub async fn add_service_key(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        alg: JwsAlg,
+    ) -> ManageResult<KeyState> {
+        if !GENERATED_KEY_ALGS.contains(&alg) {
+            return Err(ManageError::BadRequest(format!(
+                "keys are generated for {}",
+                GENERATED_KEY_ALGS
+                    .iter()
+                    .map(|a| a.protocol())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let set = self.key_set(owner, api_key).await?;
+        let jwk = tokio::task::spawn_blocking(move || generate_jwk(alg))
+            .await
+            .map_err(|e| ManageError::BadRequest(format!("key generation stopped: {e}")))?
+            .map_err(|e| ManageError::BadRequest(e.0))?;
+        let set = rotation::add(&set, jwk);
+        self.store_key_set(owner, api_key, &set).await?;
+        rotation::describe(&set)
+            .pop()
+            .ok_or_else(|| ManageError::BadRequest("the key was not added".into()))
+    }
+
+    /// Applies a change to the key set and stores it; returns the keys as they are then.
+    async fn change_keys(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        change: impl FnOnce(&JwkSet) -> ManageResult<JwkSet>,
+    ) -> ManageResult<Vec<KeyState>> {
+        let set = change(&self.key_set(owner, api_key).await?)?;
+        self.store_key_set(owner, api_key, &set).await?;
+        Ok(rotation::describe(&set))
+    }
+
+    pub async fn activate_service_key(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        kid: &str,
+    ) -> ManageResult<Vec<KeyState>> {
+        self.change_keys(owner, api_key, |set| {
+            rotation::activate(set, kid).map_err(|e| ManageError::BadRequest(e.0))
+        })
+        .await
+    }
+
+    pub async fn remove_service_key(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        kid: &str,
+    ) -> ManageResult<Vec<KeyState>> {
+        self.change_keys(owner, api_key, |set| {
+            rotation::remove(set, kid).map_err(|e| ManageError::NotFound(e.0))
+        })
+        .await
+    }
+}
