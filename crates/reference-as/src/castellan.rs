@@ -1,0 +1,56 @@
+//! The reference authorization server's only link to Castellan: JSON over HTTP with the
+//! service's API key and secret, exactly as an authorization server calls Authlete.
+
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Castellan {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+    api_secret: String,
+}
+
+impl Castellan {
+    pub fn new(base: &str, api_key: &str, api_secret: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_owned(),
+            api_key: api_key.to_owned(),
+            api_secret: api_secret.to_owned(),
+        }
+    }
+
+    /// POSTs `body` to `path` and returns the JSON reply.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let reply = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.api_key, Some(&self.api_secret))
+            .json(body)
+            .send()
+            .await?;
+        let status = reply.status();
+        let text = reply.text().await?;
+        if !status.is_success() {
+            anyhow::bail!("{path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// GETs `path` and returns the body as text (the JWK Set and discovery documents).
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let reply = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(&self.api_key, Some(&self.api_secret))
+            .send()
+            .await?;
+        let status = reply.status();
+        let text = reply.text().await?;
+        if !status.is_success() {
+            anyhow::bail!("{path} answered {status}: {text}");
+        }
+        Ok(text)
+    }
+}

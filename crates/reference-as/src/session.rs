@@ -1,0 +1,71 @@
+//! Browser sessions: who logged in and when, and the authorization request being worked on,
+//! held in memory behind an HttpOnly, SameSite=Lax cookie.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::HeaderMap;
+use axum::http::header;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+pub const COOKIE: &str = "ras_session";
+
+/// What the server remembers of one browser.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// The logged-in user's subject and the time of login (seconds).
+    pub subject: Option<String>,
+    pub auth_time: i64,
+    /// The `/auth/authorization` reply of the request waiting for login or consent.
+    pub pending: Option<Value>,
+}
+
+#[derive(Clone, Default)]
+pub struct Sessions {
+    inner: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    // A failure leaves zeros, which only makes the session unusable: the fill does not fail.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The session id in the request's cookies.
+pub fn cookie_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The `Set-Cookie` value for a session id.
+pub fn set_cookie(id: &str) -> String {
+    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+impl Sessions {
+    /// The session of the request (a new, empty one if it has none or an unknown one), with
+    /// its id.
+    pub fn load(&self, headers: &HeaderMap) -> (String, Session) {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = cookie_id(headers)
+            && let Some(session) = map.get(&id)
+        {
+            return (id, session.clone());
+        }
+        (new_id(), Session::default())
+    }
+
+    pub fn save(&self, id: &str, session: Session) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(id.to_owned(), session);
+    }
+}
