@@ -492,3 +492,140 @@ async fn key_rotation_keeps_every_token_verifiable() {
     assert_eq!(status, 200);
     assert_eq!(listed["keys"].as_array().unwrap().len(), 4);
 }
+
+const HYBRID_TYPES: &str = r#"["CODE", "TOKEN", "ID_TOKEN", "ID_TOKEN_TOKEN", "CODE_TOKEN", "CODE_ID_TOKEN", "CODE_ID_TOKEN_TOKEN"]"#;
+
+/// A fixture whose service and confidential client allow every response type.
+async fn hybrid_fixture() -> Fixture {
+    let types: Value = serde_json::from_str(HYBRID_TYPES).unwrap();
+    let f = Fixture::with_service(json!({
+        "supportedResponseTypes": types,
+        "supportedScopes": [{"name": "openid"}, {"name": "email"}]
+    }))
+    .await;
+    f.set_client_field("responseTypes", types).await;
+    f
+}
+
+/// The parameters of a fragment redirect.
+fn fragment(location: &str) -> std::collections::HashMap<String, String> {
+    let (_, fragment) = location.split_once('#').expect("a fragment");
+    form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn hybrid_flow_issues_code_access_token_and_id_token_from_the_authorization_endpoint() {
+    let f = hybrid_fixture().await;
+    let a = f
+        .authorize(&format!(
+            "response_type=code%20id_token%20token&client_id={}&redirect_uri={REDIRECT_ENC}&scope=openid&nonce=n-hy&state=s-hy",
+            f.client_id
+        ))
+        .await;
+    assert_eq!(a["action"], "INTERACTION", "{a}");
+    let issued = f.issue(&a["ticket"], "john").await;
+    assert_eq!(issued["action"], "LOCATION", "{issued}");
+    let location = issued["responseContent"].as_str().unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let params = fragment(location);
+    assert_eq!(params["state"], "s-hy");
+    assert_eq!(params["token_type"], "Bearer");
+    assert_eq!(
+        params["code"],
+        issued["authorizationCode"].as_str().unwrap()
+    );
+    assert_eq!(
+        params["access_token"],
+        issued["accessToken"].as_str().unwrap()
+    );
+    assert_eq!(params["id_token"], issued["idToken"].as_str().unwrap());
+    assert!(issued["accessTokenExpiresAt"].as_i64().unwrap() > 0);
+
+    // The relying party checks the ID token, its c_hash and its at_hash.
+    let (_, _, jwks_text) = get_raw(&f, "/api/service/jwks/get").await;
+    let jwks: CoreJsonWebKeySet = serde_json::from_str(&jwks_text).unwrap();
+    let verifier = id_token_verifier(&f, jwks, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
+    let id_token: CoreIdToken = params["id_token"].parse().unwrap();
+    let claims = id_token
+        .claims(&verifier, &Nonce::new("n-hy".into()))
+        .unwrap();
+    let alg = id_token.signing_alg().unwrap();
+    let key = id_token.signing_key(&verifier).unwrap();
+    let code_hash = openidconnect::AuthorizationCodeHash::from_code(
+        &openidconnect::AuthorizationCode::new(params["code"].clone()),
+        alg,
+        key,
+    )
+    .unwrap();
+    assert_eq!(claims.code_hash(), Some(&code_hash));
+    let at_hash =
+        AccessTokenHash::from_token(&AccessToken::new(params["access_token"].clone()), alg, key)
+            .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&at_hash));
+
+    // The access token works, and so does the code.
+    let i = f.introspect(&params["access_token"]).await;
+    assert_eq!(i["action"], "OK", "{i}");
+    assert_eq!(i["subject"], "john");
+    let t = f.redeem(&params["code"]).await;
+    assert_eq!(t["action"], "OK", "{t}");
+    assert!(t["idToken"].is_string());
+}
+
+#[tokio::test]
+async fn implicit_id_token_rules() {
+    let f = hybrid_fixture().await;
+    let ask = |query: String| {
+        let f = &f;
+        async move {
+            f.authorize(&format!(
+                "client_id={}&redirect_uri={REDIRECT_ENC}&state=s{query}",
+                f.client_id
+            ))
+            .await
+        }
+    };
+    // An ID token needs a nonce and the openid scope; errors go back in the fragment.
+    let no_nonce = ask("&response_type=id_token&scope=openid".into()).await;
+    assert_eq!(no_nonce["action"], "LOCATION");
+    assert_eq!(no_nonce["resultCode"], "A014303");
+    let content = no_nonce["responseContent"].as_str().unwrap();
+    assert_eq!(fragment(content)["error"], "invalid_request");
+    let no_openid = ask("&response_type=id_token&scope=email&nonce=n".into()).await;
+    assert_eq!(no_openid["resultCode"], "A004302");
+    // A query response mode cannot carry tokens.
+    let query = ask("&response_type=token&scope=openid&response_mode=query".into()).await;
+    assert_eq!(query["resultCode"], "A012304");
+
+    // id_token alone: the scope's claims are asked for in the ID token itself.
+    let a = ask("&response_type=id_token&scope=openid%20email&nonce=n1".into()).await;
+    assert_eq!(a["action"], "INTERACTION", "{a}");
+    assert_eq!(a["claims"], json!(["email", "email_verified"]));
+    let issued = f
+        .api(
+            "/api/auth/authorization/issue",
+            json!({"ticket": a["ticket"], "subject": "john",
+                   "claims": r#"{"email":"john@example.com","email_verified":true}"#}),
+        )
+        .await;
+    let params = fragment(issued["responseContent"].as_str().unwrap());
+    assert!(!params.contains_key("access_token") && !params.contains_key("code"));
+    let id_token: CoreIdToken = params["id_token"].parse().unwrap();
+    let (_, _, jwks_text) = get_raw(&f, "/api/service/jwks/get").await;
+    let jwks: CoreJsonWebKeySet = serde_json::from_str(&jwks_text).unwrap();
+    let verifier = id_token_verifier(&f, jwks, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
+    let claims = id_token
+        .claims(&verifier, &Nonce::new("n1".into()))
+        .unwrap();
+    assert_eq!(claims.email().unwrap().as_str(), "john@example.com");
+    assert!(claims.access_token_hash().is_none());
+
+    // token alone: an access token, no refresh token.
+    let a = ask("&response_type=token&scope=email".into()).await;
+    let issued = f.issue(&a["ticket"], "john").await;
+    let params = fragment(issued["responseContent"].as_str().unwrap());
+    assert!(params.contains_key("access_token") && !params.contains_key("refresh_token"));
+    assert_eq!(params["scope"], "email");
+}

@@ -215,11 +215,7 @@ fn decide_inner(
         },
     }
 
-    if !service.supports_response_type(response_type)
-        || !matches!(response_type, ResponseType::Code | ResponseType::None)
-    {
-        // Response types issuing tokens or ID tokens from this endpoint are not implemented yet;
-        // they are refused exactly as an unsupported one.
+    if !service.supports_response_type(response_type) {
         return Err(fail(
             &target,
             "unsupported_response_type",
@@ -249,6 +245,14 @@ fn decide_inner(
         return Err(fail(&target, "invalid_scope", A007305, &[]));
     }
     let openid = scopes.iter().any(|s| s == "openid");
+    if response_type.has_id_token() && !openid {
+        return Err(fail(
+            &target,
+            "invalid_request",
+            A004302,
+            &[&response_type.protocol()],
+        ));
+    }
 
     // prompt
     let prompts = match params.single_non_empty("prompt") {
@@ -278,6 +282,11 @@ fn decide_inner(
         Err(Repeated) => return Err(fail(&target, "invalid_request", A014302, &[])),
         Ok(v) => v,
     };
+    // OIDC Core §3.2.2.1, §3.3.2.11: an ID token from this endpoint must be bound to the
+    // request by its nonce.
+    if nonce.is_none() && response_type.has_id_token() {
+        return Err(fail(&target, "invalid_request", A014303, &[]));
+    }
     if let Some(nonce) = nonce {
         if !nonce.is_ascii() {
             return Err(fail(&target, "invalid_request", A014304, &[]));
@@ -460,9 +469,20 @@ fn decide_inner(
     response.scopes = scope_objects(service, &scopes);
     response.ui_locales = ui_locales;
     response.claims_locales = claims_locales;
-    response.claims = id_token_claims
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect());
+    // Claims the ID token should carry: those the `claims` parameter names and, when no access
+    // token will let the client ask the UserInfo endpoint, those of the scope shortcuts
+    // (OIDC Core §5.4).
+    let shortcut_scopes: &[String] = if response_type == ResponseType::IdToken {
+        &scopes
+    } else {
+        &[]
+    };
+    let id_token_claim_names = crate::claims::requested_claim_names(
+        service,
+        shortcut_scopes,
+        id_token_claims.map(Value::to_string).as_deref(),
+    );
+    response.claims = (!id_token_claim_names.is_empty()).then_some(id_token_claim_names);
     response.acr_essential = acr_essential;
     response.client_id_alias_used = alias_used;
     response.acrs = if acrs.is_empty() { None } else { Some(acrs) };

@@ -5,16 +5,18 @@
 //! before the ticket is consumed (a malformed call must not burn it), then [`issue`] / [`fail`]
 //! decide from the ticket that was taken.
 
-use crate::enums::{Action, AuthorizationFailReason};
+use crate::enums::{Action, AuthorizationFailReason, GrantType};
 use crate::envelope::{envelope, error_json_envelope};
-use crate::model::{Property, Service};
+use crate::id_token::{self, IdTokenContent, IdTokenSigning};
+use crate::model::{Client, Property, Service};
 use crate::records::{
-    AUTHORIZATION_CODE_LIFETIME_MS, AuthorizationCode, AuthorizationTicket, Millis,
+    AUTHORIZATION_CODE_LIFETIME_MS, AuthorizationCode, AuthorizationTicket, Millis, TokenRecord,
 };
 use crate::redirect::RedirectTarget;
 use crate::response::OAuthError;
 use crate::result_code::*;
 use crate::secret::{Entropy, new_grant_id, new_token};
+use crate::token::Lifetimes;
 use crate::wire::{
     AuthorizationFailRequest, AuthorizationIssueRequest, AuthorizationIssueResponse, Envelope,
     EnvelopeOnly,
@@ -104,11 +106,19 @@ pub fn check_issue(
     })
 }
 
-/// The decision, and the code to store when one was issued.
+/// The decision, and the code and access token to store when they were issued.
 #[derive(Debug)]
 pub struct IssueDecision {
     pub response: AuthorizationIssueResponse,
     pub code: Option<NewCode>,
+    pub token: Option<NewToken>,
+}
+
+/// An access token issued by the authorization endpoint (implicit and hybrid flows).
+#[derive(Debug)]
+pub struct NewToken {
+    pub value: String,
+    pub record: TokenRecord,
 }
 
 #[derive(Debug)]
@@ -117,17 +127,22 @@ pub struct NewCode {
     pub record: AuthorizationCode,
 }
 
-/// Checks the taken ticket (None: unknown or already used) and issues the response.
+/// Checks the ticket (None: unknown or already used) and issues what its response type asks
+/// for: a code, an access token, an ID token. `client` is the ticket's client (None when it was
+/// deleted meanwhile).
 pub fn issue(
     service: &Service,
     call: IssueCall,
     ticket: Option<AuthorizationTicket>,
+    client: Option<&Client>,
+    signing: IdTokenSigning<'_>,
     now: Millis,
     entropy: &mut dyn Entropy,
 ) -> IssueDecision {
     let reply = |env: Envelope| IssueDecision {
         response: AuthorizationIssueResponse::bare(env),
         code: None,
+        token: None,
     };
     let Some(ticket) = ticket else {
         return reply(error_envelope(
@@ -162,6 +177,9 @@ pub fn issue(
         state: ticket.state.clone(),
     };
 
+    let scopes = call.scopes.clone().unwrap_or(ticket.scopes.clone());
+    let userinfo_claims = claims_member(ticket.claims.as_deref(), "userinfo");
+    let grant_id = new_grant_id(now, entropy);
     let mut body = Vec::new();
     let mut code = None;
     if ticket.response_type.has_code() {
@@ -170,18 +188,20 @@ pub fn issue(
             service_api_key: service.api_key,
             client_id: ticket.client_id,
             client_id_alias_used: ticket.client_id_alias_used,
-            subject: call.subject,
-            scopes: call.scopes.unwrap_or(ticket.scopes),
-            redirect_uri: ticket.redirect_uri_given.then_some(ticket.redirect_uri),
-            code_challenge: ticket.code_challenge,
+            subject: call.subject.clone(),
+            scopes: scopes.clone(),
+            redirect_uri: ticket
+                .redirect_uri_given
+                .then(|| ticket.redirect_uri.clone()),
+            code_challenge: ticket.code_challenge.clone(),
             code_challenge_method: ticket.code_challenge_method,
             auth_time: call.auth_time,
-            acr: call.acr,
-            nonce: ticket.nonce,
-            userinfo_claims: claims_member(ticket.claims.as_deref(), "userinfo"),
-            claims: call.claims,
-            properties: call.properties,
-            grant_id: new_grant_id(now, entropy),
+            acr: call.acr.clone(),
+            nonce: ticket.nonce.clone(),
+            userinfo_claims: userinfo_claims.clone(),
+            claims: call.claims.clone(),
+            properties: call.properties.clone(),
+            grant_id: grant_id.clone(),
             access_token_duration: call.access_token_duration,
             created_at: now,
             expires_at: now + AUTHORIZATION_CODE_LIFETIME_MS,
@@ -189,11 +209,106 @@ pub fn issue(
         body.push(("code", value.clone()));
         code = Some(NewCode { value, record });
     }
+    let mut token = None;
+    if ticket.response_type.has_token() {
+        let Some(client) = client else {
+            return reply(error_envelope(
+                service,
+                ISSUE_KIND,
+                Action::InternalServerError,
+                A045303,
+                &[&ticket.client_id],
+            ));
+        };
+        // Implicit (RFC 6749 §4.2.2): an access token, never a refresh token.
+        let lifetimes = Lifetimes::compute(service, client, &scopes, call.access_token_duration, 0);
+        let record = TokenRecord {
+            service_api_key: service.api_key,
+            client_id: ticket.client_id,
+            client_id_alias_used: ticket.client_id_alias_used,
+            subject: Some(call.subject.clone()),
+            scopes: scopes.clone(),
+            grant_type: GrantType::Implicit,
+            grant_id: grant_id.clone(),
+            access_expires_at: now + lifetimes.access * 1000,
+            refresh_expires_at: 0,
+            properties: call.properties.clone(),
+            auth_time: call.auth_time,
+            acr: call.acr.clone(),
+            userinfo_claims: userinfo_claims.clone(),
+            created_at: now,
+            last_refreshed_at: 0,
+        };
+        let value = new_token(entropy);
+        body.push(("access_token", value.clone()));
+        body.push(("token_type", service.token_type().to_owned()));
+        body.push(("expires_in", lifetimes.access.to_string()));
+        body.push(("scope", scopes.join(" ")));
+        token = Some(NewToken { value, record });
+    }
+    let mut id_token = None;
+    if ticket.response_type.has_id_token() {
+        let Some(client) = client else {
+            return reply(error_envelope(
+                service,
+                ISSUE_KIND,
+                Action::InternalServerError,
+                A045303,
+                &[&ticket.client_id],
+            ));
+        };
+        let audience = match &client.client_id_alias {
+            Some(alias) if ticket.client_id_alias_used => alias.clone(),
+            _ => ticket.client_id.to_string(),
+        };
+        let content = IdTokenContent {
+            subject: &call.subject,
+            audience,
+            nonce: ticket.nonce.as_deref(),
+            auth_time: call.auth_time,
+            acr: call.acr.as_deref(),
+            claims: call.claims.as_deref(),
+            access_token: token.as_ref().map(|t| t.value.as_str()),
+            code: code.as_ref().map(|c| c.value.as_str()),
+            now,
+        };
+        match id_token::issue(
+            service,
+            client,
+            signing.client_secret,
+            &content,
+            signing.signer,
+        ) {
+            Ok(jwt) => {
+                body.push(("id_token", jwt.clone()));
+                id_token = Some(jwt);
+            }
+            Err(e) => {
+                return reply(error_envelope(
+                    service,
+                    ISSUE_KIND,
+                    Action::InternalServerError,
+                    e.code,
+                    &e.args(),
+                ));
+            }
+        }
+    }
     let (action, content) = target.success(service, body);
     let mut response =
         AuthorizationIssueResponse::bare(envelope(ISSUE_KIND, action, A040001, &[], Some(content)));
     response.authorization_code = code.as_ref().map(|c| c.value.clone());
-    IssueDecision { response, code }
+    if let Some(t) = &token {
+        response.access_token = Some(t.value.clone());
+        response.access_token_expires_at = t.record.access_expires_at;
+        response.access_token_duration = (t.record.access_expires_at - now) / 1000;
+    }
+    response.id_token = id_token;
+    IssueDecision {
+        response,
+        code,
+        token,
+    }
 }
 
 /// One member (`id_token` or `userinfo`) of a `claims` request parameter, as JSON text.

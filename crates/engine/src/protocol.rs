@@ -14,7 +14,9 @@ use castellan_core::wire::*;
 use castellan_core::{
     authorization, authorization_issue, introspection, revocation, token, userinfo,
 };
-use castellan_store::{ClientRecord, Redemption, RefreshLookup, Rotation, TokenHashes};
+use castellan_store::{
+    ClientRecord, Redemption, RefreshLookup, Rotation, TicketIssues, TokenHashes,
+};
 
 use crate::system::SystemEntropy;
 use crate::{Engine, EngineResult};
@@ -123,23 +125,53 @@ impl Engine {
             .await?
             .and_then(|t| serde_json::from_str(&t.data).ok());
         let unknown_ticket = |call| {
-            authorization_issue::issue(service, call, None, self.now(), &mut SystemEntropy).response
+            let signing = IdTokenSigning {
+                signer: &self.signer,
+                client_secret: None,
+            };
+            authorization_issue::issue(
+                service,
+                call,
+                None,
+                None,
+                signing,
+                self.now(),
+                &mut SystemEntropy,
+            )
+            .response
         };
-        if ticket.is_none() {
+        let Some(ticket) = ticket else {
             return Ok(unknown_ticket(call));
-        }
+        };
+        let client = self
+            .cached_client(service.api_key, ticket.client_id)
+            .await?;
+        let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
+        let signing = IdTokenSigning {
+            signer: &self.signer,
+            client_secret: secret.as_deref(),
+        };
         let retry = call.clone();
-        let decision =
-            authorization_issue::issue(service, call, ticket, self.now(), &mut SystemEntropy);
+        let decision = authorization_issue::issue(
+            service,
+            call,
+            Some(ticket),
+            client.as_ref().map(|c| &c.client),
+            signing,
+            self.now(),
+            &mut SystemEntropy,
+        );
         let code_hash = decision.code.as_ref().map(|c| self.keys.hash(&c.value));
-        let code = code_hash
-            .as_ref()
-            .zip(decision.code.as_ref().map(|c| &c.record));
-        if !self
-            .store
-            .use_ticket_for_code(kind, &ticket_hash, code)
-            .await?
-        {
+        let token_hashes = decision.token.as_ref().map(|t| self.hashes(&t.value, None));
+        let issued = TicketIssues {
+            code: code_hash
+                .as_ref()
+                .zip(decision.code.as_ref().map(|c| &c.record)),
+            token: token_hashes
+                .as_ref()
+                .zip(decision.token.as_ref().map(|t| &t.record)),
+        };
+        if !self.store.use_ticket(kind, &ticket_hash, issued).await? {
             return Ok(unknown_ticket(retry));
         }
         Ok(decision.response)

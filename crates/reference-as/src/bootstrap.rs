@@ -29,7 +29,7 @@ pub fn service_document(base: &str) -> Value {
         "revocationEndpoint": format!("{base}/revoke"),
         "introspectionEndpoint": format!("{base}/introspect"),
         "supportedGrantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN", "PASSWORD"],
-        "supportedResponseTypes": ["CODE"],
+        "supportedResponseTypes": ["CODE", "ID_TOKEN", "CODE_ID_TOKEN", "CODE_TOKEN", "CODE_ID_TOKEN_TOKEN", "ID_TOKEN_TOKEN"],
         "supportedScopes": [
             scope("openid", "Sign you in"),
             scope("profile", "Your name and locale"),
@@ -69,7 +69,7 @@ pub async fn provision(
                 "applicationType": "WEB",
                 "redirectUris": redirect_uris,
                 "grantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN"],
-                "responseTypes": ["CODE"],
+                "responseTypes": ["CODE", "ID_TOKEN", "CODE_ID_TOKEN"],
                 "tokenAuthMethod": "CLIENT_SECRET_BASIC"
             }),
         )

@@ -71,11 +71,12 @@ pub fn get_ticket(
 }
 
 /// Deletes the ticket and, if it was there, stores the code; `false` if it was gone.
-pub fn use_ticket_for_code(
+pub fn use_ticket(
     conn: &Connection,
     kind: TicketKind,
     ticket_hash: &str,
     code: Option<(&str, &AuthorizationCode, &str)>,
+    token: Option<&TokenRow>,
 ) -> StoreResult<bool> {
     let deleted = conn
         .prepare_cached("DELETE FROM tickets WHERE hash = ?1 AND kind = ?2")
@@ -87,6 +88,9 @@ pub fn use_ticket_for_code(
     }
     if let Some((hash, code, data)) = code {
         put_code(conn, hash, code, data)?;
+    }
+    if let Some(token) = token {
+        token.insert(conn)?;
     }
     Ok(true)
 }

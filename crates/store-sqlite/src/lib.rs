@@ -24,7 +24,7 @@ use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord
 use castellan_core::secret::SecretHash;
 use castellan_store::{
     ClientRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation, ServiceRecord, Store,
-    StoreError, StoreResult, StoredCode, StoredTicket, TokenHashes,
+    StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues, TokenHashes,
 };
 
 use crate::readers::Readers;
@@ -204,15 +204,19 @@ impl Store for SqliteStore {
             .with(|c| grants::get_ticket(c, kind, hash.as_str()))
     }
 
-    async fn use_ticket_for_code(
+    async fn use_ticket(
         &self,
         kind: TicketKind,
         ticket_hash: &SecretHash,
-        code: Option<(&SecretHash, &AuthorizationCode)>,
+        issued: TicketIssues<'_>,
     ) -> StoreResult<bool> {
         let ticket_hash = owned(ticket_hash);
-        let code = match code {
+        let code = match issued.code {
             Some((hash, code)) => Some((owned(hash), code.clone(), to_json(code)?)),
+            None => None,
+        };
+        let token = match issued.token {
+            Some((hashes, token)) => Some(TokenRow::new(hashes, token)?),
             None => None,
         };
         self.writer
@@ -220,7 +224,7 @@ impl Store for SqliteStore {
                 let code = code
                     .as_ref()
                     .map(|(hash, code, data)| (hash.as_str(), code, data.as_str()));
-                grants::use_ticket_for_code(tx, kind, &ticket_hash, code)
+                grants::use_ticket(tx, kind, &ticket_hash, code, token.as_ref())
             })
             .await
     }

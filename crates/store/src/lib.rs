@@ -112,6 +112,13 @@ pub enum Rotation {
     Gone,
 }
 
+/// What using up an authorization ticket issues, stored in the same write.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TicketIssues<'a> {
+    pub code: Option<(&'a SecretHash, &'a AuthorizationCode)>,
+    pub token: Option<(&'a TokenHashes, &'a TokenRecord)>,
+}
+
 /// New hashes for a token record.
 #[derive(Clone, Debug)]
 pub struct TokenHashes {
@@ -189,20 +196,20 @@ pub trait Store: Send + Sync + 'static {
         data: &str,
         expires_at: Millis,
     ) -> StoreResult<()>;
-    /// Reads a ticket without using it up (see `use_ticket_for_code`).
+    /// Reads a ticket without using it up (see `use_ticket`).
     async fn get_ticket(
         &self,
         kind: TicketKind,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredTicket>>;
-    /// Atomically uses up the ticket and, when `code` is given, stores that code: one write
-    /// where taking the ticket and then storing the code would be two. `false`, and nothing
-    /// stored, when the ticket was already gone (used by a concurrent call).
-    async fn use_ticket_for_code(
+    /// Atomically uses up the ticket and stores what it issued (a code, an access token): one
+    /// write where taking the ticket and then storing them would be several. `false`, and
+    /// nothing stored, when the ticket was already gone (used by a concurrent call).
+    async fn use_ticket(
         &self,
         kind: TicketKind,
         ticket_hash: &SecretHash,
-        code: Option<(&SecretHash, &AuthorizationCode)>,
+        issued: TicketIssues<'_>,
     ) -> StoreResult<bool>;
     /// Removes and returns the ticket (single use), expired or not: the caller reports expiry.
     async fn take_ticket(

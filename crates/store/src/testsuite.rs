@@ -22,7 +22,7 @@ use tokio::sync::Barrier;
 
 use crate::{
     ClientRecord, Redemption, RefreshLookup, Rotation, ServiceRecord, Store, StoreError,
-    TokenHashes,
+    TicketIssues, TokenHashes,
 };
 
 /// Expands to one `#[test]` per case of the suite, each on a fresh store from `$make`.
@@ -700,7 +700,7 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
     let c = code(11, 101, "g1");
     assert!(
         store
-            .use_ticket_for_code(kind, &hash("t1"), Some((&hash("c1"), &c)))
+            .use_ticket(kind, &hash("t1"), with_code(&hash("c1"), &c))
             .await
             .unwrap()
     );
@@ -708,20 +708,46 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
     assert_eq!(store.get_code(&hash("c1")).await.unwrap().unwrap().code, c);
     assert!(
         !store
-            .use_ticket_for_code(kind, &hash("t1"), Some((&hash("c2"), &c)))
+            .use_ticket(kind, &hash("t1"), with_code(&hash("c2"), &c))
             .await
             .unwrap()
     );
     assert!(store.get_code(&hash("c2")).await.unwrap().is_none());
 
+    // Used with an access token (implicit and hybrid flows): stored with the code, at once.
+    store
+        .put_ticket(kind, &hash("t3"), 11, "{}", NOW + HOUR)
+        .await
+        .unwrap();
+    let t = token(11, 101, Some("alice"), "g3");
+    let hashes = hashes("at3", None);
+    let c3 = code(11, 101, "g3");
+    let issued = TicketIssues {
+        code: Some((&hash("c3"), &c3)),
+        token: Some((&hashes, &t)),
+    };
+    assert!(store.use_ticket(kind, &hash("t3"), issued).await.unwrap());
+    assert_eq!(
+        store.get_token_by_access(&hash("at3")).await.unwrap(),
+        Some(t)
+    );
+    assert!(store.get_code(&hash("c3")).await.unwrap().is_some());
+
     // Used without a code (the call was refused): the ticket still goes.
     assert!(
         store
-            .use_ticket_for_code(kind, &hash("t2"), None)
+            .use_ticket(kind, &hash("t2"), TicketIssues::default())
             .await
             .unwrap()
     );
     assert!(store.get_ticket(kind, &hash("t2")).await.unwrap().is_none());
+}
+
+fn with_code<'a>(hash: &'a SecretHash, code: &'a AuthorizationCode) -> TicketIssues<'a> {
+    TicketIssues {
+        code: Some((hash, code)),
+        token: None,
+    }
 }
 
 pub async fn concurrent_ticket_use<S: Store>(store: Arc<S>) {
@@ -735,7 +761,7 @@ pub async fn concurrent_ticket_use<S: Store>(store: Arc<S>) {
     let outcomes = race(&store, TASKS, move |store, i| async move {
         let c = code(11, 101, &format!("g{i}"));
         store
-            .use_ticket_for_code(kind, &hash("t1"), Some((&hash(&format!("c{i}")), &c)))
+            .use_ticket(kind, &hash("t1"), with_code(&hash(&format!("c{i}")), &c))
             .await
             .unwrap()
     })
