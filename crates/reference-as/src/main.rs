@@ -39,6 +39,9 @@ struct Cli {
     /// The users file (JSON); the built-in one holds the demo user testuser01.
     #[arg(long, env = "REFERENCE_AS_USERS")]
     users: Option<std::path::PathBuf>,
+    /// Also write the issuer and the demo client's credentials to this file (JSON), for scripts.
+    #[arg(long)]
+    credentials_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +117,14 @@ async fn main() -> anyhow::Result<()> {
         introspection_credentials: introspection.clone(),
     });
     let listener = tokio::net::TcpListener::bind(&cli.listen).await?;
+    if let Some(path) = &cli.credentials_file {
+        let credentials = serde_json::json!({
+            "issuer": base,
+            "client_id": provisioned.client_id,
+            "client_secret": provisioned.client_secret,
+        });
+        std::fs::write(path, credentials.to_string())?;
+    }
     print_banner(&base, &provisioned, &introspection);
     axum::serve(listener, router(app)).await?;
     Ok(())
