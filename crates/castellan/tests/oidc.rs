@@ -629,3 +629,70 @@ async fn implicit_id_token_rules() {
     assert!(params.contains_key("access_token") && !params.contains_key("refresh_token"));
     assert_eq!(params["scope"], "email");
 }
+
+#[tokio::test]
+async fn id_token_hint_names_the_expected_user_when_this_service_signed_it() {
+    let f = Fixture::new().await;
+    let hint = openid_tokens(&f, "n-h").await["idToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ask = |hint: String, extra: &'static str| {
+        let f = &f;
+        async move {
+            f.authorize(&format!(
+                "response_type=code&client_id={}&redirect_uri={REDIRECT_ENC}&scope=openid&id_token_hint={}{extra}",
+                f.client_id,
+                url_encode(&hint)
+            ))
+            .await
+        }
+    };
+    let a = ask(hint.clone(), "").await;
+    assert_eq!(a["action"], "INTERACTION", "{a}");
+    assert_eq!(a["subject"], "john");
+    let silent = ask(hint.clone(), "&prompt=none").await;
+    assert_eq!(silent["action"], "NO_INTERACTION", "{silent}");
+    assert_eq!(silent["subject"], "john");
+
+    let forged = ask(format!("{hint}x"), "").await;
+    assert_eq!(forged["action"], "LOCATION", "{forged}");
+    assert_eq!(forged["resultCode"], "C014402");
+    assert!(
+        forged["responseContent"]
+            .as_str()
+            .unwrap()
+            .contains("error=invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn pairwise_clients_see_a_stable_subject_of_their_own() {
+    let f = Fixture::new().await;
+    f.set_client_field("subjectType", json!("PAIRWISE")).await;
+    let sub_of = |t: &Value| {
+        use base64::Engine as _;
+        let payload = t["idToken"].as_str().unwrap().split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(&bytes).unwrap();
+        claims["sub"].as_str().unwrap().to_owned()
+    };
+    let first = openid_tokens(&f, "p1").await;
+    let second = openid_tokens(&f, "p2").await;
+    let pairwise = sub_of(&first);
+    assert_ne!(pairwise, "john");
+    assert_eq!(pairwise, sub_of(&second));
+
+    // The authorization server and resource servers still see the real subject; the client's
+    // userinfo response carries the pairwise one.
+    let at = first["accessToken"].as_str().unwrap();
+    assert_eq!(f.introspect(at).await["subject"], "john");
+    let u = f.api("/api/auth/userinfo", json!({"token": at})).await;
+    assert_eq!(u["subject"], "john");
+    let j = f
+        .api("/api/auth/userinfo/issue", json!({"token": at}))
+        .await;
+    assert_eq!(content(&j)["sub"], pairwise.as_str());
+}

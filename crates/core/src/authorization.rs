@@ -37,6 +37,16 @@ pub struct Begun {
     pub client_identifier: String,
 }
 
+impl Begun {
+    /// Whether the request carries an `id_token_hint` (verifying an HS* one needs the client
+    /// secret, which the engine then opens).
+    pub fn has_id_token_hint(&self) -> bool {
+        self.params
+            .single("id_token_hint")
+            .is_ok_and(|h| h.is_some())
+    }
+}
+
 /// A decision, and the ticket to store when the request was valid.
 #[derive(Debug)]
 pub struct AuthorizationDecision {
@@ -90,15 +100,17 @@ pub fn begin(
     })
 }
 
-/// Validates the request against the service and the client found for `client_id`.
+/// Validates the request against the service and the client found for `client_id`
+/// (`client_secret`, the client's, verifies HS* `id_token_hint`s).
 pub fn decide(
     service: &Service,
     begun: Begun,
     lookup: ClientLookup,
+    client_secret: Option<&str>,
     now: Millis,
     entropy: &mut dyn Entropy,
 ) -> AuthorizationDecision {
-    match decide_inner(service, &begun, lookup, now, entropy) {
+    match decide_inner(service, &begun, lookup, client_secret, now, entropy) {
         Ok(decision) => decision,
         Err(response) => AuthorizationDecision {
             response: *response,
@@ -113,6 +125,7 @@ fn decide_inner(
     service: &Service,
     begun: &Begun,
     lookup: ClientLookup,
+    client_secret: Option<&str>,
     now: Millis,
     entropy: &mut dyn Entropy,
 ) -> Step<AuthorizationDecision> {
@@ -361,6 +374,16 @@ fn decide_inner(
         .and_then(|s| s.get("value"))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    // id_token_hint names the user the client expects, as the claims parameter's `sub` does.
+    let hinted_subject = match params.single_non_empty("id_token_hint") {
+        Err(Repeated) => return Err(fail(&target, "invalid_request", C014401, &[])),
+        Ok(None) => None,
+        Ok(Some(hint)) => match crate::id_token::hinted_subject(service, hint, client_secret) {
+            Some(subject) => Some(subject),
+            None => return Err(fail(&target, "invalid_request", C014402, &[])),
+        },
+    };
+    let required_subject = required_subject.or(hinted_subject);
     let acr_claim = id_token_claims.and_then(|c| c.get("acr"));
     let acr_essential = acr_claim
         .and_then(|a| a.get("essential"))

@@ -272,13 +272,7 @@ pub fn issue(
             code: code.as_ref().map(|c| c.value.as_str()),
             now,
         };
-        match id_token::issue(
-            service,
-            client,
-            signing.client_secret,
-            &content,
-            signing.signer,
-        ) {
+        match id_token::issue(service, client, &content, signing) {
             Ok(jwt) => {
                 body.push(("id_token", jwt.clone()));
                 id_token = Some(jwt);

@@ -3,12 +3,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::enums::JwsAlg;
+use crate::enums::{JwsAlg, SubjectType};
 use crate::jose::jws::{compact, half_hash, secret_jwk};
 use crate::jose::{JwkSet, JwsSigner, KeyChoiceError};
 use crate::model::{Client, Service};
 use crate::records::Millis;
 use crate::result_code::*;
+use crate::secret::SecretKeys;
 
 /// Claims the engine sets; values of the same name handed in through `claims` are ignored.
 const RESERVED: &[&str] = &[
@@ -65,12 +66,26 @@ impl IdTokenError {
     }
 }
 
-/// What signing an ID token needs beyond the service: the engine's signer, and the client's
-/// secret for the HS* algorithms.
+/// What issuing an ID token needs beyond the service: the engine's signer, the client's secret
+/// for the HS* algorithms, and the keys pairwise subjects derive from.
 #[derive(Clone, Copy)]
 pub struct IdTokenSigning<'a> {
     pub signer: &'a dyn JwsSigner,
     pub client_secret: Option<&'a str>,
+    pub subject_keys: &'a SecretKeys,
+}
+
+/// The `sub` the client sees: the subject itself, or for a `PAIRWISE` client its pairwise value
+/// for the client's sector (the client's own ID when no sector can be derived).
+pub fn subject_for(service: &Service, client: &Client, subject: &str, keys: &SecretKeys) -> String {
+    if client.subject_type != Some(SubjectType::Pairwise) {
+        return subject.to_owned();
+    }
+    let sector = client
+        .derived_sector_identifier
+        .clone()
+        .unwrap_or_else(|| client.client_id.to_string());
+    keys.pairwise_subject(service.api_key, &sector, subject)
 }
 
 /// The algorithm the client's ID tokens are signed with (`idTokenSignAlg`, RS256 by default).
@@ -183,18 +198,30 @@ pub fn sign_jwt(
     }
 }
 
-/// Signs the ID token for `client`. `client_secret` keys the HS* algorithms.
+/// Signs the ID token for `client` (its `sub` pairwise when the client asks for it).
 pub fn issue(
     service: &Service,
     client: &Client,
-    client_secret: Option<&str>,
     content: &IdTokenContent<'_>,
-    signer: &dyn JwsSigner,
+    signing: IdTokenSigning<'_>,
 ) -> Result<String, IdTokenError> {
     let alg = signing_alg(client);
-    let claims = claims(service, content, alg);
+    let subject = subject_for(service, client, content.subject, signing.subject_keys);
+    let content = IdTokenContent {
+        subject: &subject,
+        ..content.clone()
+    };
+    let claims = claims(service, &content, alg);
     let kid = service.id_token_signature_key_id.as_deref();
-    sign_jwt(service, kid, alg, client_secret, &claims, signer).map_err(|failure| {
+    sign_jwt(
+        service,
+        kid,
+        alg,
+        signing.client_secret,
+        &claims,
+        signing.signer,
+    )
+    .map_err(|failure| {
         let name = alg.protocol();
         let kid = kid.unwrap_or("");
         match failure {
@@ -206,6 +233,32 @@ pub fn issue(
             SignFailure::Failed => IdTokenError::new(A046101, &[&name]),
         }
     })
+}
+
+/// The subject of an `id_token_hint` (OIDC Core §3.1.2.1): an ID token this service issued,
+/// expired or not. It counts only when its signature checks out against the service's keys (or,
+/// for HS*, the client's secret) and its `iss` is the service's.
+pub fn hinted_subject(
+    service: &Service,
+    hint: &str,
+    client_secret: Option<&str>,
+) -> Option<String> {
+    let keys = service
+        .jwks
+        .as_deref()
+        .and_then(|j| JwkSet::parse(j).ok())
+        .map(|k| k.public())
+        .unwrap_or_default();
+    let verified = crate::jose::jws::verify(hint, &keys, client_secret, |_| true).ok()?;
+    let issuer = service.issuer.as_deref().unwrap_or_default();
+    if verified.claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return None;
+    }
+    verified
+        .claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -234,6 +287,17 @@ mod tests {
         }
     }
 
+    static KEYS: std::sync::LazyLock<SecretKeys> =
+        std::sync::LazyLock::new(|| SecretKeys::from_master(&[3u8; 32]));
+
+    fn signing(client_secret: Option<&str>) -> IdTokenSigning<'_> {
+        IdTokenSigning {
+            signer: &DirectSigner,
+            client_secret,
+            subject_keys: &KEYS,
+        }
+    }
+
     fn content() -> IdTokenContent<'static> {
         IdTokenContent {
             subject: "alice",
@@ -251,7 +315,7 @@ mod tests {
     #[test]
     fn signed_with_the_service_key_and_carrying_the_claims() {
         let s = service();
-        let token = issue(&s, &client(JwsAlg::Es256), None, &content(), &DirectSigner).unwrap();
+        let token = issue(&s, &client(JwsAlg::Es256), &content(), signing(None)).unwrap();
         let keys = JwkSet::parse(s.jwks.as_deref().unwrap()).unwrap().public();
         let v = verify(&token, &keys, None, |_| true).unwrap();
         assert_eq!(v.header["kid"], "ec1");
@@ -272,6 +336,32 @@ mod tests {
     }
 
     #[test]
+    fn id_token_hints_count_only_when_this_service_signed_them() {
+        let s = service();
+        let token = issue(&s, &client(JwsAlg::Es256), &content(), signing(None)).unwrap();
+        assert_eq!(hinted_subject(&s, &token, None).as_deref(), Some("alice"));
+        let mut other_issuer = s.clone();
+        other_issuer.issuer = Some("https://elsewhere.example.com".into());
+        assert!(hinted_subject(&other_issuer, &token, None).is_none());
+        let tampered = format!("{}x", token);
+        assert!(hinted_subject(&s, &tampered, None).is_none());
+        assert!(hinted_subject(&s, "not.a.jwt", None).is_none());
+        let secret = "0123456789abcdef0123456789abcdef-secret";
+        let hs = issue(
+            &s,
+            &client(JwsAlg::Hs256),
+            &content(),
+            signing(Some(secret)),
+        )
+        .unwrap();
+        assert_eq!(
+            hinted_subject(&s, &hs, Some(secret)).as_deref(),
+            Some("alice")
+        );
+        assert!(hinted_subject(&s, &hs, None).is_none());
+    }
+
+    #[test]
     fn aud_as_array_when_the_service_asks() {
         let mut s = service();
         s.other
@@ -286,18 +376,39 @@ mod tests {
         let token = issue(
             &service(),
             &client(JwsAlg::Hs256),
-            Some(secret),
             &content(),
-            &DirectSigner,
+            signing(Some(secret)),
         )
         .unwrap();
         assert!(verify(&token, &JwkSet::default(), Some(secret), |_| true).is_ok());
     }
 
     #[test]
+    fn pairwise_subjects_differ_by_sector_and_hide_the_subject() {
+        let s = service();
+        let sub_for = |sector: Option<&str>, id: i64| {
+            let c = Client {
+                client_id: id,
+                subject_type: Some(SubjectType::Pairwise),
+                derived_sector_identifier: sector.map(str::to_owned),
+                ..client(JwsAlg::Es256)
+            };
+            let token = issue(&s, &c, &content(), signing(None)).unwrap();
+            let keys = JwkSet::parse(s.jwks.as_deref().unwrap()).unwrap().public();
+            let v = verify(&token, &keys, None, |_| true).unwrap();
+            v.claims["sub"].as_str().unwrap().to_owned()
+        };
+        let a = sub_for(Some("a.example"), 1);
+        assert_ne!(a, "alice");
+        assert_eq!(a, sub_for(Some("a.example"), 2), "one sector, one subject");
+        assert_ne!(a, sub_for(Some("b.example"), 1));
+        assert_ne!(sub_for(None, 1), sub_for(None, 2), "no sector: per client");
+    }
+
+    #[test]
     fn failures_name_their_result_codes() {
         let err = |s: &Service, alg| {
-            issue(s, &client(alg), None, &content(), &DirectSigner)
+            issue(s, &client(alg), &content(), signing(None))
                 .unwrap_err()
                 .code
         };
@@ -313,24 +424,14 @@ mod tests {
         ));
         assert_eq!(err(&two, JwsAlg::Es256), A046204);
         two.id_token_signature_key_id = Some("ec2".into());
-        assert!(
-            issue(
-                &two,
-                &client(JwsAlg::Es256),
-                None,
-                &content(),
-                &DirectSigner
-            )
-            .is_ok()
-        );
+        assert!(issue(&two, &client(JwsAlg::Es256), &content(), signing(None)).is_ok());
         // A short client secret cannot key HS256.
         assert_eq!(
             issue(
                 &service(),
                 &client(JwsAlg::Hs256),
-                Some("short"),
                 &content(),
-                &DirectSigner
+                signing(Some("short"))
             )
             .unwrap_err()
             .code,

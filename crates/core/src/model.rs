@@ -399,14 +399,24 @@ impl Client {
         self.derived_sector_identifier = self.derive_sector_identifier();
     }
 
-    /// Host of the single registered redirect URI (pairwise subjects use it).
+    /// The sector pairwise subjects are computed for (OIDC Core §8.1): the host of
+    /// `sectorIdentifierUri` when one is registered, else the host every redirect URI shares.
     fn derive_sector_identifier(&self) -> Option<String> {
-        match self.redirect_uris.as_deref() {
-            Some([only]) => url::Url::parse(only)
+        let host = |uri: &str| {
+            url::Url::parse(uri)
                 .ok()
-                .and_then(|u| u.host_str().map(str::to_owned)),
-            _ => None,
+                .and_then(|u| u.host_str().map(str::to_owned))
+        };
+        if let Some(uri) = self
+            .other
+            .get("sectorIdentifierUri")
+            .and_then(Value::as_str)
+        {
+            return host(uri);
         }
+        let mut hosts = self.redirect_uris().iter().map(|u| host(u));
+        let first = hosts.next()??;
+        hosts.all(|h| h.as_deref() == Some(&first)).then_some(first)
     }
 
     pub fn client_type(&self) -> ClientType {
@@ -477,6 +487,27 @@ mod tests {
         assert_eq!(c.token_auth_method(), ClientAuthMethod::ClientSecretBasic);
         assert_eq!(c.client_type(), ClientType::Confidential);
         assert_eq!(c.derived_sector_identifier.as_deref(), Some("c.example"));
+        let mut two: Client = serde_json::from_str(
+            r#"{"redirectUris":["https://c.example/a","https://c.example/b"]}"#,
+        )
+        .unwrap_or_default();
+        two.normalize();
+        assert_eq!(two.derived_sector_identifier.as_deref(), Some("c.example"));
+        let mut mixed: Client = serde_json::from_str(
+            r#"{"redirectUris":["https://c.example/a","https://d.example/b"]}"#,
+        )
+        .unwrap_or_default();
+        mixed.normalize();
+        assert_eq!(mixed.derived_sector_identifier, None);
+        mixed.other.insert(
+            "sectorIdentifierUri".into(),
+            Value::from("https://s.example/x.json"),
+        );
+        mixed.normalize();
+        assert_eq!(
+            mixed.derived_sector_identifier.as_deref(),
+            Some("s.example")
+        );
         let mut p: Client = serde_json::from_str(r#"{"clientType":"PUBLIC"}"#).unwrap_or_default();
         p.normalize();
         assert_eq!(p.token_auth_method(), ClientAuthMethod::None);

@@ -89,6 +89,7 @@ impl std::fmt::Debug for SecretHash {
 pub struct SecretKeys {
     hash_key: hmac::Key,
     seal_key: aead::LessSafeKey,
+    pairwise_key: hmac::Key,
     fingerprint: String,
 }
 
@@ -105,11 +106,14 @@ impl SecretKeys {
             // A 32-byte key is always valid for AES-256-GCM.
             Err(_) => unreachable_key(),
         };
+        let pairwise_key =
+            hmac::Key::new(hmac::HMAC_SHA256, derive(b"castellan/v1/pairwise").as_ref());
         let fingerprint =
             URL_SAFE_NO_PAD.encode(&derive(b"castellan/v1/fingerprint").as_ref()[..12]);
         Self {
             hash_key,
             seal_key,
+            pairwise_key,
             fingerprint,
         }
     }
@@ -121,6 +125,18 @@ impl SecretKeys {
 
     pub fn hash(&self, value: &str) -> SecretHash {
         SecretHash(URL_SAFE_NO_PAD.encode(hmac::sign(&self.hash_key, value.as_bytes()).as_ref()))
+    }
+
+    /// A pairwise subject (OIDC Core §8.1): the same for every client of one sector in one
+    /// service, unrelated across sectors, and not reversible without the master key.
+    pub fn pairwise_subject(&self, service_api_key: i64, sector: &str, subject: &str) -> String {
+        // Lengths first, so no two different triples give the same input.
+        let input = format!(
+            "{service_api_key}:{}:{sector}:{}:{subject}",
+            sector.len(),
+            subject.len()
+        );
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.pairwise_key, input.as_bytes()).as_ref())
     }
 
     /// Encrypts `plaintext`; the result is base64url(nonce || ciphertext || tag).

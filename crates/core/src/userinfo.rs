@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::claims::requested_claim_names;
 use crate::enums::{Action, GrantType, JwsAlg};
 use crate::envelope::{envelope, envelope_with_message};
-use crate::id_token::{IdTokenSigning, sign_jwt};
+use crate::id_token::{IdTokenSigning, sign_jwt, subject_for};
 use crate::model::{Client, Service};
 use crate::records::{Millis, TokenRecord};
 use crate::response::OAuthError;
@@ -224,11 +224,16 @@ pub fn issue(
         Some(_) => return server_error(A094201),
     };
     let mut body = Map::new();
-    let subject = input
-        .sub
-        .filter(|s| !s.is_empty())
-        .or(t.subject.as_deref())
-        .unwrap_or_default();
+    // The `sub` the client knows: what the AS says, else the token's (pairwise if asked).
+    let subject = match input.sub.filter(|s| !s.is_empty()) {
+        Some(sub) => sub.to_owned(),
+        None => subject_for(
+            service,
+            client,
+            t.subject.as_deref().unwrap_or_default(),
+            signing.subject_keys,
+        ),
+    };
     body.insert("sub".into(), Value::from(subject));
     for name in requested_claim_names(service, &t.scopes, t.userinfo_claims.as_deref()) {
         if let Some(value) = values.get(&name).filter(|v| !v.is_null()) {
@@ -304,10 +309,14 @@ mod tests {
         }
     }
 
+    static KEYS: std::sync::LazyLock<crate::secret::SecretKeys> =
+        std::sync::LazyLock::new(|| crate::secret::SecretKeys::from_master(&[5u8; 32]));
+
     fn signing() -> IdTokenSigning<'static> {
         IdTokenSigning {
             signer: &DirectSigner,
             client_secret: None,
+            subject_keys: &KEYS,
         }
     }
 

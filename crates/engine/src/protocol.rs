@@ -76,11 +76,23 @@ impl Engine {
             Ok(b) => b,
             Err(response) => return Ok(*response),
         };
-        let (lookup, _) = self
+        let (lookup, sealed) = self
             .lookup_client(service, &begun.client_identifier)
             .await?;
-        let decision =
-            authorization::decide(service, begun, lookup, self.now(), &mut SystemEntropy);
+        // The secret verifies an HS*-signed id_token_hint; opened only when there is one.
+        let secret = if begun.has_id_token_hint() {
+            self.open_secret(sealed.as_deref())
+        } else {
+            None
+        };
+        let decision = authorization::decide(
+            service,
+            begun,
+            lookup,
+            secret.as_deref(),
+            self.now(),
+            &mut SystemEntropy,
+        );
         if let Some(ticket) = decision.ticket {
             let data = serde_json::to_string(&ticket.record).unwrap_or_default();
             let hash = self.keys.hash(&ticket.value);
@@ -127,6 +139,7 @@ impl Engine {
         let unknown_ticket = |call| {
             let signing = IdTokenSigning {
                 signer: &self.signer,
+                subject_keys: &self.keys,
                 client_secret: None,
             };
             authorization_issue::issue(
@@ -149,6 +162,7 @@ impl Engine {
         let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
         let signing = IdTokenSigning {
             signer: &self.signer,
+            subject_keys: &self.keys,
             client_secret: secret.as_deref(),
         };
         let retry = call.clone();
@@ -230,6 +244,7 @@ impl Engine {
                 };
                 let signing = IdTokenSigning {
                     signer: &self.signer,
+                    subject_keys: &self.keys,
                     client_secret: secret.as_deref(),
                 };
                 token::authorization_code(
@@ -516,6 +531,7 @@ impl Engine {
         let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
         let signing = IdTokenSigning {
             signer: &self.signer,
+            subject_keys: &self.keys,
             client_secret: secret.as_deref(),
         };
         let input = userinfo::IssueInput {

@@ -3,8 +3,10 @@
 //! The catalogue lives in `crates/core/data/result-codes.tsv`; `generated.rs` is written from it by
 //! `tools/gen_result_codes.py`, so a code used in the code base is checked by the compiler.
 
+mod castellan;
 mod generated;
 
+pub use castellan::*;
 pub use generated::*;
 
 use std::fmt::Display;

@@ -257,13 +257,7 @@ fn authorization_code_inner(
             code: None,
             now,
         };
-        let issued = id_token::issue(
-            service,
-            &client.client,
-            signing.client_secret,
-            &content,
-            signing.signer,
-        );
+        let issued = id_token::issue(service, &client.client, &content, signing);
         match issued {
             Ok(token) => minted.id_token = Some(token),
             Err(e) => {

@@ -1,0 +1,13 @@
+//! Result codes Castellan allocates for checks Authlete's catalogue has no code for. They start
+//! with `C`, so they never collide with one of Authlete's.
+
+use super::ResultCode;
+
+pub const C014401: ResultCode = ResultCode::new(
+    "C014401",
+    "The authorization request contains multiple 'id_token_hint' parameters.",
+);
+pub const C014402: ResultCode = ResultCode::new(
+    "C014402",
+    "The value of 'id_token_hint' is not an ID token issued by this service, or its signature cannot be verified.",
+);
