@@ -696,3 +696,70 @@ async fn pairwise_clients_see_a_stable_subject_of_their_own() {
         .await;
     assert_eq!(content(&j)["sub"], pairwise.as_str());
 }
+
+fn jwt_part(jwt: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_when_the_service_asks_for_them() {
+    let f = Fixture::with_service(json!({"accessTokenSignAlg": "ES256"})).await;
+    let t = f
+        .token("grant_type=client_credentials&scope=history.read")
+        .await;
+    assert_eq!(t["action"], "OK", "{t}");
+    let jwt = t["jwtAccessToken"].as_str().unwrap().to_owned();
+    let opaque = t["accessToken"].as_str().unwrap().to_owned();
+    assert_eq!(content(&t)["access_token"], jwt.as_str());
+    assert_eq!(jwt_part(&jwt, 0)["typ"], "at+jwt");
+    let claims = jwt_part(&jwt, 1);
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["client_id"], f.client_id.to_string());
+    assert_eq!(claims["jti"], opaque.as_str());
+    assert_eq!(claims["scope"], "history.read");
+    assert_eq!(claims["grant_type"], "client_credentials");
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+
+    // Both forms introspect; a forged JWT does not; revoking the JWT revokes the token.
+    assert_eq!(f.introspect(&jwt).await["action"], "OK");
+    assert_eq!(f.introspect(&opaque).await["action"], "OK");
+    let forged = format!("{}x", jwt);
+    assert_eq!(f.introspect(&forged).await["action"], "UNAUTHORIZED");
+    let standard = f
+        .api(
+            "/api/auth/introspection/standard",
+            json!({"parameters": format!("token={jwt}")}),
+        )
+        .await;
+    assert_eq!(content(&standard)["active"], true);
+    let revoked = f
+        .as_client("/api/auth/revocation", &format!("token={jwt}"))
+        .await;
+    assert_eq!(revoked["action"], "OK", "{revoked}");
+    assert_eq!(f.introspect(&opaque).await["action"], "UNAUTHORIZED");
+
+    // With openid, the ID token's at_hash is of the JWT the client receives.
+    let tokens = openid_tokens(&f, "n-jwt").await;
+    let jwt = tokens["jwtAccessToken"].as_str().unwrap();
+    let id_token: CoreIdToken = tokens["idToken"].as_str().unwrap().parse().unwrap();
+    let (_, _, jwks_text) = get_raw(&f, "/api/service/jwks/get").await;
+    let jwks: CoreJsonWebKeySet = serde_json::from_str(&jwks_text).unwrap();
+    let verifier = id_token_verifier(&f, jwks, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256);
+    let claims = id_token
+        .claims(&verifier, &Nonce::new("n-jwt".into()))
+        .unwrap();
+    let expected = AccessTokenHash::from_token(
+        &AccessToken::new(jwt.to_owned()),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected));
+    let u = f.api("/api/auth/userinfo", json!({"token": jwt})).await;
+    assert_eq!(u["action"], "OK", "{u}");
+}

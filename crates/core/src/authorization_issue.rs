@@ -8,6 +8,7 @@
 use crate::enums::{Action, AuthorizationFailReason, GrantType};
 use crate::envelope::{envelope, error_json_envelope};
 use crate::id_token::{self, IdTokenContent, IdTokenSigning};
+use crate::jwt_access_token;
 use crate::model::{Client, Property, Service};
 use crate::records::{
     AUTHORIZATION_CODE_LIFETIME_MS, AuthorizationCode, AuthorizationTicket, Millis, TokenRecord,
@@ -118,6 +119,8 @@ pub struct IssueDecision {
 #[derive(Debug)]
 pub struct NewToken {
     pub value: String,
+    /// The JWT form, when the service issues JWT access tokens.
+    pub jwt: Option<String>,
     pub record: TokenRecord,
 }
 
@@ -240,11 +243,24 @@ pub fn issue(
             last_refreshed_at: 0,
         };
         let value = new_token(entropy);
-        body.push(("access_token", value.clone()));
+        let jwt = match jwt_access_token::jwt_form(service, &value, &record, signing) {
+            Ok(jwt) => jwt,
+            Err(_) => {
+                let alg = service.access_token_sign_alg.map_or("", |a| a.protocol());
+                return reply(error_envelope(
+                    service,
+                    ISSUE_KIND,
+                    Action::InternalServerError,
+                    C050101,
+                    &[&alg],
+                ));
+            }
+        };
+        body.push(("access_token", jwt.clone().unwrap_or_else(|| value.clone())));
         body.push(("token_type", service.token_type().to_owned()));
         body.push(("expires_in", lifetimes.access.to_string()));
         body.push(("scope", scopes.join(" ")));
-        token = Some(NewToken { value, record });
+        token = Some(NewToken { value, jwt, record });
     }
     let mut id_token = None;
     if ticket.response_type.has_id_token() {
@@ -268,7 +284,8 @@ pub fn issue(
             auth_time: call.auth_time,
             acr: call.acr.as_deref(),
             claims: call.claims.as_deref(),
-            access_token: token.as_ref().map(|t| t.value.as_str()),
+            // The value the client receives, so its at_hash checks out.
+            access_token: token.as_ref().map(|t| t.jwt.as_deref().unwrap_or(&t.value)),
             code: code.as_ref().map(|c| c.value.as_str()),
             now,
         };
@@ -294,6 +311,7 @@ pub fn issue(
     response.authorization_code = code.as_ref().map(|c| c.value.clone());
     if let Some(t) = &token {
         response.access_token = Some(t.value.clone());
+        response.jwt_access_token = t.jwt.clone();
         response.access_token_expires_at = t.record.access_expires_at;
         response.access_token_duration = (t.record.access_expires_at - now) / 1000;
     }

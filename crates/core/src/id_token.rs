@@ -173,8 +173,21 @@ pub fn sign_jwt(
     claims: &Value,
     signer: &dyn JwsSigner,
 ) -> Result<String, SignFailure> {
+    sign_typed_jwt(service, kid, alg, client_secret, claims, signer, "JWT")
+}
+
+/// [`sign_jwt`] with another `typ` header (`at+jwt` for access tokens, RFC 9068 §2.1).
+pub fn sign_typed_jwt(
+    service: &Service,
+    kid: Option<&str>,
+    alg: JwsAlg,
+    client_secret: Option<&str>,
+    claims: &Value,
+    signer: &dyn JwsSigner,
+    typ: &str,
+) -> Result<String, SignFailure> {
     let mut header = Map::new();
-    header.insert("typ".into(), Value::from("JWT"));
+    header.insert("typ".into(), Value::from(typ));
     let sign =
         |jwk| compact(header.clone(), claims, alg, jwk, signer).map_err(|_| SignFailure::Failed);
     if alg == JwsAlg::None {

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod id_token;
 pub mod introspection;
 pub mod jose;
+pub mod jwt_access_token;
 pub mod model;
 pub mod params;
 pub mod records;

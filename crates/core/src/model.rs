@@ -180,6 +180,9 @@ pub struct Service {
     pub user_info_signature_key_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_signature_key_id: Option<String>,
+    /// Set: access tokens are also issued as JWTs signed with this algorithm (RFC 9068).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_sign_alg: Option<JwsAlg>,
     /// Every other field of the object, kept as sent.
     #[serde(flatten)]
     pub other: Map<String, Value>,

@@ -336,6 +336,8 @@ pub struct AuthorizationIssueResponse {
     pub access_token_expires_at: i64,
     pub access_token_duration: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
 
@@ -347,6 +349,7 @@ impl AuthorizationIssueResponse {
             access_token: None,
             access_token_expires_at: 0,
             access_token_duration: 0,
+            jwt_access_token: None,
             id_token: None,
         }
     }
@@ -372,6 +375,9 @@ pub struct TokenFields {
     pub access_token: Option<String>,
     pub access_token_expires_at: i64,
     pub access_token_duration: i64,
+    /// The access token as a JWT (RFC 9068), when the service issues them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_access_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub refresh_token_expires_at: i64,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use castellan_core::client_lookup::{ClientLookup, identifier_as_id};
 use castellan_core::id_token::IdTokenSigning;
+use castellan_core::jwt_access_token;
 use castellan_core::model::Service;
 use castellan_core::records::TokenRecord;
 use castellan_core::records::{AuthorizationTicket, TicketKind, TokenTicket};
@@ -52,6 +53,22 @@ impl Engine {
             return Ok(found(record, true));
         }
         Ok((ClientLookup::NotFound, None))
+    }
+
+    /// What the core needs to sign for a client (`client_secret` keys its HS* algorithms).
+    fn signing<'a>(&'a self, client_secret: Option<&'a str>) -> IdTokenSigning<'a> {
+        IdTokenSigning {
+            signer: &self.signer,
+            client_secret,
+            subject_keys: &self.keys,
+        }
+    }
+
+    /// The storage hash of a presented token: of the token itself, or of the opaque value a
+    /// JWT access token of this service stands for (its `jti`).
+    fn presented_hash(&self, service: &Service, presented: &str) -> SecretHash {
+        let opaque = jwt_access_token::opaque_value(service, presented);
+        self.keys.hash(opaque.as_deref().unwrap_or(presented))
     }
 
     fn open_secret(&self, sealed: Option<&str>) -> Option<String> {
@@ -137,11 +154,7 @@ impl Engine {
             .await?
             .and_then(|t| serde_json::from_str(&t.data).ok());
         let unknown_ticket = |call| {
-            let signing = IdTokenSigning {
-                signer: &self.signer,
-                subject_keys: &self.keys,
-                client_secret: None,
-            };
+            let signing = self.signing(None);
             authorization_issue::issue(
                 service,
                 call,
@@ -160,11 +173,7 @@ impl Engine {
             .cached_client(service.api_key, ticket.client_id)
             .await?;
         let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
-        let signing = IdTokenSigning {
-            signer: &self.signer,
-            subject_keys: &self.keys,
-            client_secret: secret.as_deref(),
-        };
+        let signing = self.signing(secret.as_deref());
         let retry = call.clone();
         let decision = authorization_issue::issue(
             service,
@@ -242,11 +251,7 @@ impl Engine {
                     }
                     Err(_) => None,
                 };
-                let signing = IdTokenSigning {
-                    signer: &self.signer,
-                    subject_keys: &self.keys,
-                    client_secret: secret.as_deref(),
-                };
+                let signing = self.signing(secret.as_deref());
                 token::authorization_code(
                     service,
                     &begun,
@@ -274,11 +279,24 @@ impl Engine {
                     },
                     Err(_) => RefreshGrant::Unknown,
                 };
-                token::refresh_token(service, &begun, &client, found, now, &mut SystemEntropy)
+                token::refresh_token(
+                    service,
+                    &begun,
+                    &client,
+                    found,
+                    now,
+                    &mut SystemEntropy,
+                    self.signing(secret.as_deref()),
+                )
             }
-            castellan_core::enums::GrantType::ClientCredentials => {
-                token::client_credentials(service, &begun, &client, now, &mut SystemEntropy)
-            }
+            castellan_core::enums::GrantType::ClientCredentials => token::client_credentials(
+                service,
+                &begun,
+                &client,
+                now,
+                &mut SystemEntropy,
+                self.signing(secret.as_deref()),
+            ),
             _ => token::password(service, &begun, &client, now, &mut SystemEntropy),
         };
         self.apply_grant_outcome(service, outcome).await
@@ -415,19 +433,17 @@ impl Engine {
         };
         let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
         let client = match &ticket {
-            Some(t) => self
-                .cached_client(service.api_key, t.client_id)
-                .await?
-                .map(|r| r.client.clone()),
+            Some(t) => self.cached_client(service.api_key, t.client_id).await?,
             None => None,
         };
         let outcome = token::issue(
             service,
             call,
             ticket,
-            client,
+            client.as_ref().map(|r| r.client.clone()),
             self.now(),
             &mut SystemEntropy,
+            self.signing(None),
         );
         self.apply_grant_outcome(service, outcome).await
     }
@@ -458,7 +474,7 @@ impl Engine {
         };
         let found = self
             .store
-            .get_token_by_access(&self.keys.hash(&call.token))
+            .get_token_by_access(&self.presented_hash(service, &call.token))
             .await?;
         let client = match &found {
             Some(t) => self.cached_client(service.api_key, t.client_id).await?,
@@ -485,7 +501,7 @@ impl Engine {
     ) -> EngineResult<(Option<TokenRecord>, Option<Arc<ClientRecord>>)> {
         let found = self
             .store
-            .get_token_by_access(&self.keys.hash(token))
+            .get_token_by_access(&self.presented_hash(service, token))
             .await?;
         let client = match &found {
             Some(t) if t.service_api_key == service.api_key => {
@@ -529,11 +545,7 @@ impl Engine {
         };
         let (found, client) = self.token_and_client(service, &token).await?;
         let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
-        let signing = IdTokenSigning {
-            signer: &self.signer,
-            subject_keys: &self.keys,
-            client_secret: secret.as_deref(),
-        };
+        let signing = self.signing(secret.as_deref());
         let input = userinfo::IssueInput {
             claims: req.claims.as_deref(),
             sub: req.sub.as_deref(),
@@ -562,7 +574,7 @@ impl Engine {
             Err(response) => return Ok(*response),
         };
         let found = self
-            .find_either(&self.keys.hash(&call.token), call.hint)
+            .find_either(&self.presented_hash(service, &call.token), call.hint)
             .await?;
         Ok(introspection::introspect_standard(
             service,
@@ -624,7 +636,7 @@ impl Engine {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        let hash = self.keys.hash(&begun.token);
+        let hash = self.presented_hash(service, &begun.token);
         let found = self.find_either(&hash, begun.hint).await?;
         let (response, delete) =
             revocation::decide(service, &begun, &client, found.as_ref().map(|f| &f.record));

@@ -11,3 +11,7 @@ pub const C014402: ResultCode = ResultCode::new(
     "C014402",
     "The value of 'id_token_hint' is not an ID token issued by this service, or its signature cannot be verified.",
 );
+pub const C050101: ResultCode = ResultCode::new(
+    "C050101",
+    "The access token cannot be issued as a JWT: the service has no single key to sign it with '{Algorithm}'.",
+);

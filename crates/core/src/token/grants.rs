@@ -244,7 +244,7 @@ fn authorization_code_inner(
         last_refreshed_at: 0,
     };
     let refresh = with_refresh.then(|| new_token(entropy));
-    let mut minted = mint(record, refresh, entropy);
+    let mut minted = mint(service, record, refresh, entropy, signing).map_err(reply)?;
     if code.scopes.iter().any(|s| s == "openid") {
         let content = IdTokenContent {
             subject: &code.subject,
@@ -253,7 +253,13 @@ fn authorization_code_inner(
             auth_time: code.auth_time,
             acr: code.acr.as_deref(),
             claims: code.claims.as_deref(),
-            access_token: Some(&minted.access_token),
+            // The value the client receives (the JWT form, when there is one).
+            access_token: Some(
+                minted
+                    .jwt_access_token
+                    .as_deref()
+                    .unwrap_or(&minted.access_token),
+            ),
             code: None,
             now,
         };
@@ -319,9 +325,10 @@ pub fn refresh_token(
     found: RefreshGrant,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> GrantOutcome {
     settle(refresh_token_inner(
-        service, begun, client, found, now, entropy,
+        service, begun, client, found, now, entropy, signing,
     ))
 }
 
@@ -332,6 +339,7 @@ fn refresh_token_inner(
     found: RefreshGrant,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> Result<GrantOutcome, GrantOutcome> {
     let reply = |r: Reject| GrantOutcome::Reply(r);
     let presented = refresh_param(service, begun).map_err(reply)?.to_owned();
@@ -413,7 +421,7 @@ fn refresh_token_inner(
         client_id_alias_used: client.alias_used,
         ..old
     };
-    let minted = mint(record, Some(refresh_value), entropy);
+    let minted = mint(service, record, Some(refresh_value), entropy, signing).map_err(reply)?;
     let response = ok(service, client, &minted, GrantType::RefreshToken, now);
     let write = TokenWrite::Rotate {
         old_refresh: presented,
@@ -435,6 +443,7 @@ pub fn client_credentials(
     client: &AuthenticatedClient,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> GrantOutcome {
     if client.client.is_public() {
         return GrantOutcome::Reply(bad_request(service, "unauthorized_client", A052301));
@@ -467,7 +476,10 @@ pub fn client_credentials(
         created_at: now,
         last_refreshed_at: 0,
     };
-    let minted = mint(record, None, entropy);
+    let minted = match mint(service, record, None, entropy, signing) {
+        Ok(m) => m,
+        Err(r) => return GrantOutcome::Reply(r),
+    };
     let response = ok(service, client, &minted, GrantType::ClientCredentials, now);
     let write = TokenWrite::Insert {
         access: minted.access_token,

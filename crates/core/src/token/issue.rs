@@ -2,6 +2,7 @@
 //! authorization server checked the resource owner's credentials.
 
 use crate::enums::{Action, GrantType, TokenFailReason};
+use crate::id_token::IdTokenSigning;
 use crate::model::{Client, Property, Service};
 use crate::records::{Millis, TokenRecord, TokenTicket};
 use crate::result_code::*;
@@ -76,6 +77,7 @@ pub fn issue(
     client: Option<Client>,
     now: Millis,
     entropy: &mut dyn Entropy,
+    signing: IdTokenSigning<'_>,
 ) -> GrantOutcome {
     let Some(ticket) = ticket else {
         return GrantOutcome::Reply(server_error(service, A055202, &[]));
@@ -127,7 +129,10 @@ pub fn issue(
         last_refreshed_at: 0,
     };
     let refresh = with_refresh.then(|| new_token(entropy));
-    let minted = mint(record, refresh, entropy);
+    let minted = match mint(service, record, refresh, entropy, signing) {
+        Ok(m) => m,
+        Err(r) => return GrantOutcome::Reply(r),
+    };
     let mut response = ok_response(service, ISSUE_KIND, &client, &minted, A054001, None, now);
     // `/auth/token/issue` authenticates no client: there is no method to report.
     response.fields.client_auth_method = None;

@@ -20,6 +20,8 @@ pub use lifetimes::Lifetimes;
 
 use crate::enums::{Action, GrantType};
 use crate::envelope::error_json_envelope;
+use crate::id_token::IdTokenSigning;
+use crate::jwt_access_token;
 use crate::model::{Property, Service};
 use crate::params::{Params, Repeated};
 use crate::records::TokenRecord;
@@ -196,25 +198,44 @@ pub fn infer_client(
 /// A token decided on: the values handed out and the write that makes them real.
 #[derive(Debug)]
 pub struct Minted {
+    /// The opaque value, which storage knows by its hash.
     pub access_token: String,
+    /// The same token as a JWT, when the service issues JWT access tokens.
+    pub jwt_access_token: Option<String>,
     pub refresh_token: Option<String>,
     /// Set by grants that issue an ID token beside the access token.
     pub id_token: Option<String>,
     pub record: TokenRecord,
 }
 
-/// Generates the token values for `record` (a refresh token only when `with_refresh`).
+/// Generates the token values for `record` (a refresh token only when `with_refresh`), and the
+/// JWT form of the access token when the service asks for one (RFC 9068).
 pub(crate) fn mint(
+    service: &Service,
     record: TokenRecord,
     with_refresh: Option<String>,
     entropy: &mut dyn Entropy,
-) -> Minted {
-    Minted {
-        access_token: new_token(entropy),
+    signing: IdTokenSigning<'_>,
+) -> Result<Minted, Box<TokenResponse>> {
+    let access_token = new_token(entropy);
+    let jwt_access_token = jwt_access_token::jwt_form(service, &access_token, &record, signing)
+        .map_err(|_| {
+            let alg = service.access_token_sign_alg.map_or("", |a| a.protocol());
+            Box::new(error_response(
+                service,
+                Action::InternalServerError,
+                "server_error",
+                C050101,
+                &[&alg],
+            ))
+        })?;
+    Ok(Minted {
+        access_token,
+        jwt_access_token,
         refresh_token: with_refresh,
         id_token: None,
         record,
-    }
+    })
 }
 
 /// The `OK` reply for a minted token (`kind` names the DTO; `grant_type` is reported as given).
@@ -230,7 +251,10 @@ pub(crate) fn ok_response(
     let r = &minted.record;
     let access_duration = (r.access_expires_at - now).max(0) / 1000;
     let mut content = token_json(
-        &minted.access_token,
+        minted
+            .jwt_access_token
+            .as_deref()
+            .unwrap_or(&minted.access_token),
         minted.refresh_token.as_deref(),
         &r.scopes,
         service.token_type(),
@@ -241,6 +265,7 @@ pub(crate) fn ok_response(
     let envelope: Envelope = crate::envelope::envelope(kind, Action::Ok, code, &[], Some(content));
     let fields = TokenFields {
         access_token: Some(minted.access_token.clone()),
+        jwt_access_token: minted.jwt_access_token.clone(),
         access_token_expires_at: r.access_expires_at,
         access_token_duration: access_duration,
         refresh_token: minted.refresh_token.clone(),
