@@ -18,13 +18,13 @@ rm -rf "$run_dir"
 mkdir -p "$run_dir"
 data=(--data-dir "$run_dir/data" --master-key-file "$run_dir/master.key")
 export CASTELLAN_SERVICE_OWNER_API_KEY=4242 CASTELLAN_SERVICE_OWNER_API_SECRET=bench-owner-secret
-service="$("$bin" service create --name bench --issuer https://bench.example.com --json "${data[@]}")"
-api_key="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["apiKey"])' <<<"$service")"
-client="$("$bin" client create --service "$api_key" --name bench-client \
-  --redirect-uri https://client.example.org/cb/example.com --json "${data[@]}")"
-python3 - "$vars" <<PY
+"$bin" service create --name bench --issuer https://bench.example.com --json "${data[@]}" >"$run_dir/service.json"
+api_key="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"])' "$run_dir/service.json")"
+"$bin" client create --service "$api_key" --name bench-client \
+  --redirect-uri https://client.example.org/cb/example.com --json "${data[@]}" >"$run_dir/client.json"
+python3 - "$vars" "$run_dir/service.json" "$run_dir/client.json" <<'PY'
 import json, sys
-service, client = json.loads('''$service'''), json.loads('''$client''')
+service, client = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 json.dump({"API_KEY": str(service["apiKey"]), "API_SECRET": service["apiSecret"],
            "CLIENT_ID": str(client["clientId"]), "CLIENT_SECRET": client["clientSecret"]},
           open(sys.argv[1], "w"))

@@ -52,6 +52,10 @@ struct Args {
     /// Socket timeout per call, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
+    /// The scope of the authorization request (`openid profile` makes every flow issue an ID
+    /// token at the token endpoint). Castellan only.
+    #[arg(long, default_value = "profile")]
+    scope: String,
 }
 
 const STEPS: [&str; 4] = ["authorization", "issue", "token", "introspection"];
@@ -223,8 +227,9 @@ async fn flow(conn: &mut Conn, args: &Args, stats: &mut Stats) -> Result<(), Cal
         stats.calls += 1;
         Ok::<Value, CallError>(reply)
     };
+    let scope = utf8_percent_encode(&args.scope, NON_ALPHANUMERIC).to_string();
     let parameters = format!(
-        "response_type=code&client_id={}&redirect_uri={redirect}&state=s1&scope=profile&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        "response_type=code&client_id={}&redirect_uri={redirect}&state=s1&scope={scope}&nonce=n1&code_challenge={CHALLENGE}&code_challenge_method=S256",
         args.client_id
     );
     let reply = timed(

@@ -287,7 +287,7 @@ mod tests {
         Service {
             issuer: Some("https://as.example.com".into()),
             id_token_duration: 600,
-            jwks: Some(format!(r#"{{"keys":[{EC_KEY}]}}"#)),
+            jwks: Some(format!(r#"{{"keys":[{EC_KEY}]}}"#).into()),
             ..Service::default()
         }
     }
@@ -431,10 +431,8 @@ mod tests {
         no_keys.jwks = None;
         assert_eq!(err(&no_keys, JwsAlg::Es256), A046201);
         let mut two = service();
-        two.jwks = Some(format!(
-            r#"{{"keys":[{EC_KEY},{}]}}"#,
-            EC_KEY.replace("ec1", "ec2")
-        ));
+        two.jwks =
+            Some(format!(r#"{{"keys":[{EC_KEY},{}]}}"#, EC_KEY.replace("ec1", "ec2")).into());
         assert_eq!(err(&two, JwsAlg::Es256), A046204);
         two.id_token_signature_key_id = Some("ec2".into());
         assert!(issue(&two, &client(JwsAlg::Es256), &content(), signing(None)).is_ok());

@@ -171,9 +171,10 @@ pub struct Service {
     #[serde(default, deserialize_with = "nullable")]
     pub loopback_redirection_uri_variable: bool,
     /// The service's JWK Set with private keys, as text. Stored encrypted; storage records
-    /// hold it apart from the rest of the service, so this is `None` inside them.
+    /// hold it apart from the rest of the service, so this is `None` inside them. Shared, so
+    /// copies of a service (there is one per authorization response) do not copy the keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks: Option<String>,
+    pub jwks: Option<std::sync::Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signature_key_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -284,7 +284,7 @@ mod tests {
         Service {
             api_key: 7,
             issuer: Some("https://as.example.com".into()),
-            jwks: Some(format!(r#"{{"keys":[{EC_KEY}]}}"#)),
+            jwks: Some(format!(r#"{{"keys":[{EC_KEY}]}}"#).into()),
             ..Service::default()
         }
     }

@@ -167,7 +167,8 @@ pub fn check_private_keys(set: &JwkSet) -> Result<(), String> {
 const CACHE_CAPACITY: usize = 1024;
 
 /// The engine's [`JwsSigner`]: asymmetric keys are parsed once and kept, keyed by the key's
-/// JSON text and algorithm; secret (`oct`) keys are cheap to make and are never kept.
+/// RFC 7638 thumbprint (its public part, which determines the private one) and algorithm;
+/// secret (`oct`) keys are cheap to make and are never kept.
 #[derive(Default)]
 pub struct CachingSigner {
     keys: RwLock<HashMap<(String, JwsAlg), Arc<SigningKey>>>,
@@ -175,7 +176,10 @@ pub struct CachingSigner {
 
 impl CachingSigner {
     fn key_for(&self, jwk: &Jwk, alg: JwsAlg) -> Result<Arc<SigningKey>, KeyError> {
-        let id = (Value::Object(jwk.clone()).to_string(), alg);
+        let Some(thumbprint) = thumbprint(jwk) else {
+            return Ok(Arc::new(SigningKey::from_jwk(jwk, alg)?));
+        };
+        let id = (thumbprint, alg);
         if let Ok(keys) = self.keys.read()
             && let Some(key) = keys.get(&id)
         {

@@ -18,6 +18,7 @@ use castellan_store::{Store, StoreError};
 
 pub use auth::AuthFailure;
 pub use directory::DEFAULT_CACHE_TTL_MS;
+pub use keys::{CachingSigner, DEFAULT_KEY_ALGS, default_key_set, generate_jwk};
 pub use manage::{ClientPage, ClientSecretChange, ManageError, NewService, ServicePage};
 pub use system::{Clock, SystemClock, SystemEntropy, load_or_create_master_key};
 

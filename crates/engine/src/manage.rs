@@ -145,7 +145,10 @@ impl Engine {
     /// The service of a record with its JWK Set opened.
     pub(crate) fn reveal_service(&self, record: ServiceRecord) -> Service {
         let mut service = record.service;
-        service.jwks = record.sealed_jwks.and_then(|s| self.keys.open(&s));
+        service.jwks = record
+            .sealed_jwks
+            .and_then(|s| self.keys.open(&s))
+            .map(Into::into);
         service
     }
 
@@ -167,7 +170,7 @@ impl Engine {
         validate_service(&input)?;
         // A service without keys gets a fresh set, so it can sign ID tokens from the start.
         if input.jwks.as_deref().is_none_or(|j| j.trim().is_empty()) {
-            input.jwks = Some(Self::default_jwks().await?);
+            input.jwks = Some(Self::default_jwks().await?.into());
         }
         let sealed_jwks = self.seal_jwks(input.jwks.as_deref())?;
         let now = self.now();

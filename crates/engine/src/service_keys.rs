@@ -28,7 +28,7 @@ impl Engine {
         set: &JwkSet,
     ) -> ManageResult<()> {
         let mut service = self.get_service(owner, api_key).await?;
-        service.jwks = Some(set.to_json(false));
+        service.jwks = Some(set.to_json(false).into());
         self.update_service(owner, api_key, service).await?;
         Ok(())
     }

@@ -24,6 +24,8 @@ impl std::fmt::Display for JwkSetError {
     }
 }
 
+impl std::error::Error for JwkSetError {}
+
 /// Why no single key could sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyChoiceError {

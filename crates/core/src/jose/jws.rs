@@ -28,6 +28,8 @@ impl std::fmt::Display for KeyError {
     }
 }
 
+impl std::error::Error for KeyError {}
+
 fn key_error(message: impl Into<String>) -> KeyError {
     KeyError(message.into())
 }
