@@ -180,6 +180,17 @@ pub fn issue(
         state: ticket.state.clone(),
     };
 
+    // Tokens are made to the client's settings; it may have been deleted since the request.
+    if client.is_none() && (ticket.response_type.has_token() || ticket.response_type.has_id_token())
+    {
+        return reply(error_envelope(
+            service,
+            ISSUE_KIND,
+            Action::InternalServerError,
+            A045303,
+            &[&ticket.client_id],
+        ));
+    }
     let scopes = call.scopes.clone().unwrap_or(ticket.scopes.clone());
     let userinfo_claims = claims_member(ticket.claims.as_deref(), "userinfo");
     let grant_id = new_grant_id(now, entropy);
@@ -213,16 +224,7 @@ pub fn issue(
         code = Some(NewCode { value, record });
     }
     let mut token = None;
-    if ticket.response_type.has_token() {
-        let Some(client) = client else {
-            return reply(error_envelope(
-                service,
-                ISSUE_KIND,
-                Action::InternalServerError,
-                A045303,
-                &[&ticket.client_id],
-            ));
-        };
+    if let (true, Some(client)) = (ticket.response_type.has_token(), client) {
         // Implicit (RFC 6749 §4.2.2): an access token, never a refresh token.
         let lifetimes = Lifetimes::compute(service, client, &scopes, call.access_token_duration, 0);
         let record = TokenRecord {
@@ -263,16 +265,7 @@ pub fn issue(
         token = Some(NewToken { value, jwt, record });
     }
     let mut id_token = None;
-    if ticket.response_type.has_id_token() {
-        let Some(client) = client else {
-            return reply(error_envelope(
-                service,
-                ISSUE_KIND,
-                Action::InternalServerError,
-                A045303,
-                &[&ticket.client_id],
-            ));
-        };
+    if let (true, Some(client)) = (ticket.response_type.has_id_token(), client) {
         let audience = match &client.client_id_alias {
             Some(alias) if ticket.client_id_alias_used => alias.clone(),
             _ => ticket.client_id.to_string(),

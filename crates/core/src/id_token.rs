@@ -163,21 +163,10 @@ pub enum SignFailure {
     Failed,
 }
 
-/// Signs `claims` with `alg` for a client: with the client's secret for HS*, else with the
-/// service key chosen by [`JwkSet::signing_key`] (`kid` picks among several).
+/// Signs `claims` with `alg` for a client, with the JOSE header `typ` (`JWT`, or `at+jwt` for
+/// access tokens, RFC 9068 §2.1): with the client's secret for HS*, else with the service key
+/// chosen by [`JwkSet::signing_key`] (`kid` picks among several).
 pub fn sign_jwt(
-    service: &Service,
-    kid: Option<&str>,
-    alg: JwsAlg,
-    client_secret: Option<&str>,
-    claims: &Value,
-    signer: &dyn JwsSigner,
-) -> Result<String, SignFailure> {
-    sign_typed_jwt(service, kid, alg, client_secret, claims, signer, "JWT")
-}
-
-/// [`sign_jwt`] with another `typ` header (`at+jwt` for access tokens, RFC 9068 §2.1).
-pub fn sign_typed_jwt(
     service: &Service,
     kid: Option<&str>,
     alg: JwsAlg,
@@ -233,6 +222,7 @@ pub fn issue(
         signing.client_secret,
         &claims,
         signing.signer,
+        "JWT",
     )
     .map_err(|failure| {
         let name = alg.protocol();

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::id_token::{IdTokenSigning, SignFailure, sign_typed_jwt};
+use crate::id_token::{IdTokenSigning, SignFailure, sign_jwt};
 use crate::jose::JwkSet;
 use crate::jose::jws::verify;
 use crate::model::Service;
@@ -69,7 +69,7 @@ pub fn jwt_form(
     };
     let kid = service.access_token_signature_key_id.as_deref();
     let claims = claims(service, opaque, record);
-    sign_typed_jwt(service, kid, alg, None, &claims, signing.signer, "at+jwt").map(Some)
+    sign_jwt(service, kid, alg, None, &claims, signing.signer, "at+jwt").map(Some)
 }
 
 /// The opaque value behind a presented access token: the token itself, or the `jti` of a JWT

@@ -262,6 +262,7 @@ pub fn issue(
         signing.client_secret,
         &Value::Object(body),
         signing.signer,
+        "JWT",
     ) {
         Ok(jwt) => EnvelopeOnly {
             envelope: envelope(ISSUE_KIND, Action::Jwt, A096001, &[], Some(jwt)),

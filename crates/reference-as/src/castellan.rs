@@ -23,26 +23,19 @@ impl Castellan {
 
     /// POSTs `body` to `path` and returns the JSON reply.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let reply = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .basic_auth(&self.api_key, Some(&self.api_secret))
-            .json(body)
-            .send()
-            .await?;
-        let status = reply.status();
-        let text = reply.text().await?;
-        if !status.is_success() {
-            anyhow::bail!("{path} answered {status}: {text}");
-        }
-        Ok(serde_json::from_str(&text)?)
+        let request = self.http.post(format!("{}{path}", self.base)).json(body);
+        Ok(serde_json::from_str(&self.send(path, request).await?)?)
     }
 
     /// GETs `path` and returns the body as text (the JWK Set and discovery documents).
     pub async fn get_text(&self, path: &str) -> anyhow::Result<String> {
-        let reply = self
-            .http
-            .get(format!("{}{path}", self.base))
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(path, request).await
+    }
+
+    /// Sends with the service's credentials; a non-2xx answer is an error.
+    async fn send(&self, path: &str, request: reqwest::RequestBuilder) -> anyhow::Result<String> {
+        let reply = request
             .basic_auth(&self.api_key, Some(&self.api_secret))
             .send()
             .await?;
