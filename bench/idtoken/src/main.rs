@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             claims: Some(r#"{"name":"Test User 01","email":"testuser01@example.com"}"#),
             access_token: Some("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
             code: None,
+            state: None,
             now: 1_700_000_000_000,
         };
         let signing = IdTokenSigning {

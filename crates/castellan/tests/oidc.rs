@@ -564,6 +564,13 @@ async fn hybrid_flow_issues_code_access_token_and_id_token_from_the_authorizatio
         AccessTokenHash::from_token(&AccessToken::new(params["access_token"].clone()), alg, key)
             .unwrap();
     assert_eq!(claims.access_token_hash(), Some(&at_hash));
+    // s_hash: the left half of SHA-256 (RS256) of the state.
+    let s_hash = {
+        use base64::Engine as _;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"s-hy");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+    };
+    assert_eq!(jwt_part(&params["id_token"], 1)["s_hash"], s_hash.as_str());
 
     // The access token works, and so does the code.
     let i = f.introspect(&params["access_token"]).await;

@@ -280,6 +280,7 @@ pub fn issue(
             // The value the client receives, so its at_hash checks out.
             access_token: token.as_ref().map(|t| t.jwt.as_deref().unwrap_or(&t.value)),
             code: code.as_ref().map(|c| c.value.as_str()),
+            state: ticket.state.as_deref(),
             now,
         };
         match id_token::issue(service, client, &content, signing) {

@@ -40,6 +40,9 @@ pub struct IdTokenContent<'a> {
     /// Issued beside the ID token: hashed into `at_hash` and `c_hash`.
     pub access_token: Option<&'a str>,
     pub code: Option<&'a str>,
+    /// The `state` of an authorization response carrying the ID token: hashed into `s_hash`
+    /// (FAPI 1.0 Advanced §5.2.2.1), so a client can tell the state was not swapped.
+    pub state: Option<&'a str>,
     pub now: Millis,
 }
 
@@ -138,6 +141,9 @@ pub fn claims(service: &Service, content: &IdTokenContent<'_>, alg: JwsAlg) -> V
     }
     if let Some(hash) = content.code.and_then(|c| half_hash(alg, c)) {
         map.insert("c_hash".into(), Value::from(hash));
+    }
+    if let Some(hash) = content.state.and_then(|s| half_hash(alg, s)) {
+        map.insert("s_hash".into(), Value::from(hash));
     }
     if let Some(Value::Object(extra)) = content.claims.and_then(|c| serde_json::from_str(c).ok()) {
         for (name, value) in extra {
@@ -311,6 +317,7 @@ mod tests {
             claims: Some(r#"{"name":"Alice","sub":"mallory","email":null}"#),
             access_token: Some("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
             code: None,
+            state: None,
             now: 1_700_000_100_500,
         }
     }

@@ -261,6 +261,7 @@ fn authorization_code_inner(
                     .unwrap_or(&minted.access_token),
             ),
             code: None,
+            state: None,
             now,
         };
         let issued = id_token::issue(service, &client.client, &content, signing);
