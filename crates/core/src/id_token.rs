@@ -115,13 +115,20 @@ pub fn claims(service: &Service, content: &IdTokenContent<'_>, alg: JwsAlg) -> V
     );
     map.insert("sub".into(), Value::from(content.subject));
     let aud = Value::from(content.audience.clone());
+    let aud_is_array = service.other_str("idTokenAudType") == Some("array");
     map.insert(
         "aud".into(),
-        match service.other_str("idTokenAudType") {
-            Some("array") => Value::Array(vec![aud]),
-            _ => aud,
+        if aud_is_array {
+            Value::Array(vec![aud.clone()])
+        } else {
+            aud.clone()
         },
     );
+    if aud_is_array {
+        // OIDC Core §2: the authorized party, for relying parties that expect one beside an
+        // audience list.
+        map.insert("azp".into(), aud);
+    }
     map.insert(
         "exp".into(),
         Value::from(now_s + service.id_token_duration()),
@@ -378,6 +385,7 @@ mod tests {
             .insert("idTokenAudType".into(), Value::from("array"));
         let c = claims(&s, &content(), JwsAlg::Es256);
         assert_eq!(c["aud"], serde_json::json!(["42"]));
+        assert_eq!(c["azp"], "42");
     }
 
     #[test]
