@@ -202,8 +202,8 @@ pub fn sign_jwt(
         }
         return sign(&secret_jwk(secret));
     }
-    let keys = match service.jwks.as_deref().map(JwkSet::parse) {
-        Some(Ok(keys)) if !keys.keys().is_empty() => keys,
+    let keys = match service.jwks.as_ref().and_then(|j| signer.key_set(j)) {
+        Some(keys) if !keys.keys().is_empty() => keys,
         _ => return Err(SignFailure::NoKeySet),
     };
     match keys.signing_key(alg, kid) {

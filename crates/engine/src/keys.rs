@@ -165,6 +165,12 @@ pub fn check_private_keys(set: &JwkSet) -> Result<(), String> {
 
 /// Entries kept at most; when full the cache is emptied (it takes that many distinct keys).
 const CACHE_CAPACITY: usize = 1024;
+/// Parsed key sets kept at most. The directory reloads a service (a new text) every
+/// time-to-live, so old entries are left behind; a small bound keeps them from adding up.
+const SET_CACHE_CAPACITY: usize = 64;
+
+/// A parsed key set and the text it was parsed from.
+type KeptSet = (Arc<str>, Arc<JwkSet>);
 
 /// The engine's [`JwsSigner`]: asymmetric keys are parsed once and kept, keyed by the key's
 /// RFC 7638 thumbprint (its public part, which determines the private one) and algorithm;
@@ -172,6 +178,9 @@ const CACHE_CAPACITY: usize = 1024;
 #[derive(Default)]
 pub struct CachingSigner {
     keys: RwLock<HashMap<(String, JwsAlg), Arc<SigningKey>>>,
+    /// Parsed key sets by the address of the service's JWK Set text. Each entry holds that
+    /// text, so the address cannot be reused by other text while the entry lives.
+    sets: RwLock<HashMap<usize, KeptSet>>,
 }
 
 impl CachingSigner {
@@ -203,6 +212,25 @@ impl JwsSigner for CachingSigner {
         }
         self.key_for(jwk, alg)?.sign(input)
     }
+
+    fn key_set(&self, jwks: &Arc<str>) -> Option<Arc<JwkSet>> {
+        // The directory shares one text per cached service, so its address identifies it.
+        let address = jwks.as_ptr() as usize;
+        if let Ok(sets) = self.sets.read()
+            && let Some((text, set)) = sets.get(&address)
+            && Arc::ptr_eq(text, jwks)
+        {
+            return Some(Arc::clone(set));
+        }
+        let set = Arc::new(JwkSet::parse(jwks).ok()?);
+        if let Ok(mut sets) = self.sets.write() {
+            if sets.len() >= SET_CACHE_CAPACITY {
+                sets.clear();
+            }
+            sets.insert(address, (Arc::clone(jwks), Arc::clone(&set)));
+        }
+        Some(set)
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +260,20 @@ mod tests {
             let verified = verify(&token, &set.public(), None, |_| true).unwrap();
             assert_eq!(verified.alg, *alg);
         }
+    }
+
+    #[test]
+    fn parsed_key_sets_are_kept_per_shared_text() {
+        let signer = CachingSigner::default();
+        let text: Arc<str> = default_key_set().unwrap().to_json(false).into();
+        let first = signer.key_set(&text).unwrap();
+        assert!(Arc::ptr_eq(&first, &signer.key_set(&text).unwrap()));
+        // Another copy of the text (a reloaded service) is parsed again, and is equal.
+        let copy: Arc<str> = Arc::from(&*text);
+        let again = signer.key_set(&copy).unwrap();
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, *again);
+        assert!(signer.key_set(&Arc::from("not json")).is_none());
     }
 
     #[test]

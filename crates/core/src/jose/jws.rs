@@ -15,6 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use super::jwk::{Jwk, JwkSet, bytes_member, fits};
 use crate::enums::JwsAlg;
 
@@ -34,10 +36,15 @@ fn key_error(message: impl Into<String>) -> KeyError {
     KeyError(message.into())
 }
 
-/// Signs JWS signing inputs. The engine's implementation caches parsed keys; [`DirectSigner`]
-/// parses the JWK every time.
+/// Signs JWS signing inputs. The engine's implementation caches parsed keys and key sets;
+/// [`DirectSigner`] parses every time.
 pub trait JwsSigner: Send + Sync {
     fn sign(&self, jwk: &Jwk, alg: JwsAlg, input: &[u8]) -> Result<Vec<u8>, KeyError>;
+
+    /// A service's JWK Set (its text as the service holds it), parsed.
+    fn key_set(&self, jwks: &Arc<str>) -> Option<Arc<JwkSet>> {
+        JwkSet::parse(jwks).ok().map(Arc::new)
+    }
 }
 
 /// A signer without a cache.
