@@ -284,7 +284,7 @@ async fn login(State(app): AppState, headers: HeaderMap, body: Bytes) -> Respons
     }
     session.subject = Some(subject.clone());
     session.auth_time = now_seconds();
-    app.sessions.save(&id, session);
+    let id = app.sessions.save_renewed(&id, session);
     with_cookie(
         no_store(Html(pages::consent(&pending, &subject)).into_response()),
         &id,

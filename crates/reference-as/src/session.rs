@@ -68,4 +68,47 @@ impl Sessions {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.insert(id.to_owned(), session);
     }
+
+    /// Saves `session` under a new id and forgets the old one: done at login, so an id known
+    /// before the login (planted in the browser, say) is worth nothing after it.
+    pub fn save_renewed(&self, old_id: &str, session: Session) -> String {
+        let id = new_id();
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(old_id);
+        map.insert(id.clone(), session);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cookie_headers(id: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = format!("other=1; {COOKIE}={id}").parse() {
+            h.insert(header::COOKIE, v);
+        }
+        h
+    }
+
+    #[test]
+    fn login_renews_the_session_id() {
+        let sessions = Sessions::default();
+        let (planted, _) = sessions.load(&HeaderMap::new());
+        sessions.save(&planted, Session::default());
+        let logged_in = Session {
+            subject: Some("testuser01".into()),
+            ..Session::default()
+        };
+        let renewed = sessions.save_renewed(&planted, logged_in);
+        assert_ne!(renewed, planted);
+        let (_, old) = sessions.load(&cookie_headers(&planted));
+        assert!(old.subject.is_none(), "the planted id carries no login");
+        let (id, new) = sessions.load(&cookie_headers(&renewed));
+        assert_eq!(
+            (id.as_str(), new.subject.as_deref()),
+            (renewed.as_str(), Some("testuser01"))
+        );
+    }
 }
