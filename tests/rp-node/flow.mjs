@@ -44,8 +44,12 @@ async function loginAndConsent (browser, authorizationUrl) {
   assert.match(await response.text(), /name="username"/)
   response = await browser.postForm('/login', { username: 'testuser01', password: 'testuser01' })
   assert.equal(response.status, 200, 'the consent page')
-  assert.match(await response.text(), /name="decision"/)
-  response = await browser.postForm('/consent', { decision: 'approve' })
+  const consentPage = await response.text()
+  assert.match(consentPage, /name="decision"/)
+  // The form's hidden field ties the decision to the request it shows.
+  const request = consentPage.match(/name="request" value="([^"]*)"/)?.[1]
+  assert.ok(request, 'the consent form names its request')
+  response = await browser.postForm('/consent', { decision: 'approve', request })
   assert.equal(response.status, 302, 'the redirect back to the client')
   return new URL(response.headers.get('location'))
 }

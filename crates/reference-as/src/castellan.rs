@@ -14,7 +14,12 @@ pub struct Castellan {
 impl Castellan {
     pub fn new(base: &str, api_key: &str, api_secret: &str) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            // Castellan answers the JWK Set call with a redirect when the service has no keys
+            // but a jwksUri, which may well be this server's own /jwks: never follow it.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             base: base.trim_end_matches('/').to_owned(),
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
@@ -41,7 +46,8 @@ impl Castellan {
             .await?;
         let status = reply.status();
         let text = reply.text().await?;
-        if !status.is_success() {
+        // 204 (no keys, no jwksUri) and 3xx are failures for a caller that needs a document.
+        if status != reqwest::StatusCode::OK {
             anyhow::bail!("{path} answered {status}: {text}");
         }
         Ok(text)

@@ -180,11 +180,14 @@ async fn authorize(app: &App, headers: &HeaderMap, parameters: String) -> Respon
     let (id, mut session) = app.sessions.load(headers);
     match reply["action"].as_str() {
         Some("INTERACTION") => {
+            let reference = session::new_id();
             let page = match (&session.subject, login_satisfies(&session, &reply)) {
-                (Some(subject), true) => pages::consent(&reply, subject),
+                (Some(subject), true) => pages::consent(&reply, subject, &reference),
                 _ => pages::login(&reply, None),
             };
             session.pending = Some(reply);
+            session.pending_ref = Some(reference);
+            session.logged_in_for = None;
             app.sessions.save(&id, session);
             with_cookie(no_store(Html(page).into_response()), &id)
         }
@@ -284,20 +287,39 @@ async fn login(State(app): AppState, headers: HeaderMap, body: Bytes) -> Respons
     }
     session.subject = Some(subject.clone());
     session.auth_time = now_seconds();
+    session.logged_in_for = session.pending_ref.clone();
+    let reference = session.pending_ref.clone().unwrap_or_default();
     let id = app.sessions.save_renewed(&id, session);
     with_cookie(
-        no_store(Html(pages::consent(&pending, &subject)).into_response()),
+        no_store(Html(pages::consent(&pending, &subject, &reference)).into_response()),
         &id,
     )
 }
 
 async fn consent(State(app): AppState, headers: HeaderMap, body: Bytes) -> Response {
     let (id, mut session) = app.sessions.load(&headers);
-    let (Some(pending), Some(_)) = (session.pending.take(), session.subject.as_ref()) else {
+    let fields = form(&body);
+    let posted_ref = fields.get("request").and_then(Value::as_str);
+    // The form must be the one shown for the pending request, and the login must hold for it:
+    // made for this request, or an earlier one that satisfies it (max_age, prompt=login,
+    // the required subject).
+    let (Some(pending), Some(_), Some(reference)) = (
+        session.pending.clone(),
+        session.subject.as_ref(),
+        session.pending_ref.clone(),
+    ) else {
         return no_pending();
     };
+    let logged_in = session.logged_in_for.as_deref() == Some(reference.as_str())
+        || login_satisfies(&session, &pending);
+    if posted_ref != Some(reference.as_str()) || !logged_in {
+        return no_pending();
+    }
+    session.pending = None;
+    session.pending_ref = None;
+    session.logged_in_for = None;
     app.sessions.save(&id, session.clone());
-    let decision = form(&body)
+    let decision = fields
         .get("decision")
         .and_then(Value::as_str)
         .map(str::to_owned);
@@ -447,7 +469,14 @@ async fn userinfo(State(app): AppState, headers: HeaderMap, body: Bytes) -> Resp
 
 async fn introspect(State(app): AppState, headers: HeaderMap, body: Bytes) -> Response {
     // RFC 7662 §2.1: only authorized resource servers may ask.
-    let allowed = basic_credentials(&headers).is_some_and(|c| c == app.introspection_credentials);
+    let allowed = basic_credentials(&headers).is_some_and(|(id, secret)| {
+        let (want_id, want_secret) = &app.introspection_credentials;
+        let same = |a: &str, b: &str| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+        };
+        // Both compared, always: the time does not tell which part was wrong.
+        same(&id, want_id) & same(&secret, want_secret)
+    });
     if !allowed {
         let mut r = (StatusCode::UNAUTHORIZED, "").into_response();
         r.headers_mut().insert(

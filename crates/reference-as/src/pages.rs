@@ -56,7 +56,8 @@ pub fn login(pending: &Value, error: Option<&str>) -> String {
     )
 }
 
-pub fn consent(pending: &Value, subject: &str) -> String {
+/// `reference` ties the form to the request it shows (a hidden `request` field).
+pub fn consent(pending: &Value, subject: &str, reference: &str) -> String {
     let scopes: String = pending["scopes"]
         .as_array()
         .into_iter()
@@ -72,10 +73,12 @@ pub fn consent(pending: &Value, subject: &str) -> String {
         &format!(
             "<p>Signed in as {}. {} asks for:</p>\n<ul>\n{scopes}</ul>\n\
              <form method=\"post\" action=\"/consent\">\n\
+             <input type=\"hidden\" name=\"request\" value=\"{}\">\n\
              <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\n\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>",
             escape(subject),
-            escape(&client_name(pending))
+            escape(&client_name(pending)),
+            escape(reference)
         ),
     )
 }
@@ -96,7 +99,8 @@ mod tests {
             !login.contains("<script>") && !login.contains("\"><b>") && !login.contains("<bad>")
         );
         assert!(login.contains("name=\"username\"") && login.contains("name=\"password\""));
-        let consent = consent(&pending, "a&b");
+        let consent = consent(&pending, "a&b", "r\"1");
+        assert!(consent.contains("name=\"request\" value=\"r&quot;1\""));
         assert!(consent.contains("a&amp;b") && !consent.contains("<i>"));
         assert!(consent.contains("value=\"approve\"") && consent.contains("value=\"deny\""));
     }

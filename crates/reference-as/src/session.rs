@@ -20,14 +20,47 @@ pub struct Session {
     pub auth_time: i64,
     /// The `/auth/authorization` reply of the request waiting for login or consent.
     pub pending: Option<Value>,
+    /// A random reference to that request, carried by its consent form: a consent posted for
+    /// another request (one that replaced it meanwhile) is refused.
+    pub pending_ref: Option<String>,
+    /// The `pending_ref` of the request the user logged in for, if they logged in for it.
+    pub logged_in_for: Option<String>,
 }
+
+/// Sessions kept at most; past it, the ones idle longest go first.
+const MAX_SESSIONS: usize = 100_000;
+/// A session unused this long (seconds) is forgotten.
+const IDLE_LIMIT_S: u64 = 8 * 3600;
 
 #[derive(Clone, Default)]
 pub struct Sessions {
-    inner: Arc<Mutex<HashMap<String, Session>>>,
+    /// Each session with the time (seconds) it was last saved.
+    inner: Arc<Mutex<HashMap<String, (u64, Session)>>>,
 }
 
-fn new_id() -> String {
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Drops idle sessions, and when that is not enough, the least recently used ones.
+fn make_room(map: &mut HashMap<String, (u64, Session)>) {
+    if map.len() < MAX_SESSIONS {
+        return;
+    }
+    let now = now_s();
+    map.retain(|_, (seen, _)| now.saturating_sub(*seen) < IDLE_LIMIT_S);
+    if map.len() >= MAX_SESSIONS {
+        let mut seen: Vec<u64> = map.values().map(|(t, _)| *t).collect();
+        seen.sort_unstable();
+        let cutoff = seen[seen.len() / 2];
+        map.retain(|_, (t, _)| *t > cutoff);
+    }
+}
+
+/// A fresh 256-bit random value, base64url: session ids and request references.
+pub fn new_id() -> String {
     let mut bytes = [0u8; 32];
     // A failure leaves zeros, which only makes the session unusable: the fill does not fail.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
@@ -57,7 +90,8 @@ impl Sessions {
     pub fn load(&self, headers: &HeaderMap) -> (String, Session) {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = cookie_id(headers)
-            && let Some(session) = map.get(&id)
+            && let Some((seen, session)) = map.get(&id)
+            && now_s().saturating_sub(*seen) < IDLE_LIMIT_S
         {
             return (id, session.clone());
         }
@@ -66,7 +100,8 @@ impl Sessions {
 
     pub fn save(&self, id: &str, session: Session) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(id.to_owned(), session);
+        make_room(&mut map);
+        map.insert(id.to_owned(), (now_s(), session));
     }
 
     /// Saves `session` under a new id and forgets the old one: done at login, so an id known
@@ -75,7 +110,8 @@ impl Sessions {
         let id = new_id();
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(old_id);
-        map.insert(id.clone(), session);
+        make_room(&mut map);
+        map.insert(id.clone(), (now_s(), session));
         id
     }
 }

@@ -121,6 +121,14 @@ impl Browser {
     }
 }
 
+/// The hidden `request` field of a consent page.
+fn request_ref(html: &str) -> String {
+    const FIELD: &str = "name=\"request\" value=\"";
+    let start = html.find(FIELD).expect("a request field") + FIELD.len();
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
 fn query_value(location: &str, name: &str) -> Option<String> {
     let url = reqwest::Url::parse(location).unwrap();
     url.query_pairs()
@@ -188,10 +196,11 @@ async fn openidconnect_crate_logs_the_demo_user_in() {
         .await;
     let html = consent_page.text().await.unwrap();
     assert!(html.contains("name=\"decision\"") && html.contains("email"));
+    let reference = request_ref(&html);
     let redirect = browser
         .post_form(
             &format!("{}/consent", servers.issuer),
-            &[("decision", "approve")],
+            &[("decision", "approve"), ("request", &reference)],
         )
         .await;
     let back = location(&redirect);
@@ -288,16 +297,56 @@ async fn denial_introspection_and_revocation() {
         url_escape(REDIRECT)
     );
     browser.get(&authorize).await;
-    browser
+    let consent_page = browser
         .post_form(
             &format!("{}/login", servers.issuer),
             &[("username", "testuser01"), ("password", "testuser01")],
         )
         .await;
+    let first_ref = request_ref(&consent_page.text().await.unwrap());
+
+    // Another request replaces the pending one: a consent posted for the first is refused.
+    let other = authorize.replace("state=s1", "state=s2");
+    let second_page = browser.get(&other).await.text().await.unwrap();
+    let consent_url = format!("{}/consent", servers.issuer);
+    let stale = browser
+        .post_form(
+            &consent_url,
+            &[("decision", "approve"), ("request", &first_ref)],
+        )
+        .await;
+    assert_eq!(stale.status().as_u16(), 400);
+    // Nor does a request that insists on a new login accept the earlier one.
+    let forced = browser
+        .get(&format!("{authorize}&prompt=login"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(forced.contains("name=\"password\""));
+    let skipped = browser
+        .post_form(
+            &consent_url,
+            &[
+                ("decision", "approve"),
+                ("request", &request_ref(&second_page)),
+            ],
+        )
+        .await;
+    assert_eq!(skipped.status().as_u16(), 400);
+
+    browser.get(&authorize).await;
+    let consent_page = browser
+        .post_form(
+            &format!("{}/login", servers.issuer),
+            &[("username", "testuser01"), ("password", "testuser01")],
+        )
+        .await;
+    let reference = request_ref(&consent_page.text().await.unwrap());
     let denied = browser
         .post_form(
-            &format!("{}/consent", servers.issuer),
-            &[("decision", "deny")],
+            &consent_url,
+            &[("decision", "deny"), ("request", &reference)],
         )
         .await;
     let back = location(&denied);
