@@ -730,6 +730,11 @@ async fn jwt_access_tokens_when_the_service_asks_for_them() {
     assert_eq!(claims["jti"], opaque.as_str());
     assert_eq!(claims["scope"], "history.read");
     assert_eq!(claims["grant_type"], "client_credentials");
+    assert_eq!(
+        claims["sub"],
+        f.client_id.to_string(),
+        "no user: the client is the subject"
+    );
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
 
     // Both forms introspect; a forged JWT does not; revoking the JWT revokes the token.

@@ -378,10 +378,14 @@ fn decide_inner(
     let hinted_subject = match params.single_non_empty("id_token_hint") {
         Err(Repeated) => return Err(fail(&target, "invalid_request", C014401, &[])),
         Ok(None) => None,
-        Ok(Some(hint)) => match crate::id_token::hinted_subject(service, hint, client_secret) {
-            Some(subject) => Some(subject),
-            None => return Err(fail(&target, "invalid_request", C014402, &[])),
-        },
+        Ok(Some(hint)) => {
+            match crate::id_token::check_hint(service, &client, hint, client_secret) {
+                crate::id_token::Hint::Valid(subject) => subject,
+                crate::id_token::Hint::Invalid => {
+                    return Err(fail(&target, "invalid_request", C014402, &[]));
+                }
+            }
+        }
     };
     let required_subject = required_subject.or(hinted_subject);
     let acr_claim = id_token_claims.and_then(|c| c.get("acr"));

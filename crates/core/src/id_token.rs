@@ -251,30 +251,55 @@ pub fn issue(
     })
 }
 
-/// The subject of an `id_token_hint` (OIDC Core §3.1.2.1): an ID token this service issued,
-/// expired or not. It counts only when its signature checks out against the service's keys (or,
-/// for HS*, the client's secret) and its `iss` is the service's.
-pub fn hinted_subject(
+/// What an `id_token_hint` says (OIDC Core §3.1.2.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// Not an ID token this service issued to this client.
+    Invalid,
+    /// Valid; the user's subject, unless the client only ever sees pairwise ones.
+    Valid(Option<String>),
+}
+
+/// Checks an `id_token_hint`: an ID token this service issued to `client`, expired or not. It
+/// must be signed with the client's `idTokenSignAlg` (HS* with a client secret long enough for
+/// it), carry the service's `iss`, and name the client in `aud`.
+pub fn check_hint(
     service: &Service,
+    client: &Client,
     hint: &str,
     client_secret: Option<&str>,
-) -> Option<String> {
+) -> Hint {
+    let alg = signing_alg(client);
+    let secret = client_secret.filter(|s| s.len() >= min_secret_len(alg));
     let keys = service
         .jwks
         .as_deref()
         .and_then(|j| JwkSet::parse(j).ok())
         .map(|k| k.public())
         .unwrap_or_default();
-    let verified = crate::jose::jws::verify(hint, &keys, client_secret, |_| true).ok()?;
+    let Ok(verified) = crate::jose::jws::verify(hint, &keys, secret, |a| a == alg) else {
+        return Hint::Invalid;
+    };
+    let claims = &verified.claims;
     let issuer = service.issuer.as_deref().unwrap_or_default();
-    if verified.claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-        return None;
+    let names_client = |v: &Value| {
+        v.as_str().is_some_and(|a| {
+            a == client.client_id.to_string() || client.client_id_alias.as_deref() == Some(a)
+        })
+    };
+    let aud_ok = match claims.get("aud") {
+        Some(Value::Array(list)) => list.iter().any(names_client),
+        Some(one) => names_client(one),
+        None => false,
+    };
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) || !aud_ok {
+        return Hint::Invalid;
     }
-    verified
-        .claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    if client.subject_type == Some(SubjectType::Pairwise) {
+        // Its `sub` is the pairwise value, which names no user the AS knows.
+        return Hint::Valid(None);
+    }
+    Hint::Valid(claims.get("sub").and_then(Value::as_str).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -356,26 +381,54 @@ mod tests {
     fn id_token_hints_count_only_when_this_service_signed_them() {
         let s = service();
         let token = issue(&s, &client(JwsAlg::Es256), &content(), signing(None)).unwrap();
-        assert_eq!(hinted_subject(&s, &token, None).as_deref(), Some("alice"));
+        let es = client(JwsAlg::Es256);
+        let valid = |sub: &str| Hint::Valid(Some(sub.to_owned()));
+        assert_eq!(check_hint(&s, &es, &token, None), valid("alice"));
         let mut other_issuer = s.clone();
         other_issuer.issuer = Some("https://elsewhere.example.com".into());
-        assert!(hinted_subject(&other_issuer, &token, None).is_none());
+        assert_eq!(check_hint(&other_issuer, &es, &token, None), Hint::Invalid);
         let tampered = format!("{}x", token);
-        assert!(hinted_subject(&s, &tampered, None).is_none());
-        assert!(hinted_subject(&s, "not.a.jwt", None).is_none());
+        assert_eq!(check_hint(&s, &es, &tampered, None), Hint::Invalid);
+        assert_eq!(check_hint(&s, &es, "not.a.jwt", None), Hint::Invalid);
+        // Issued to another client, or signed with another algorithm than the client's.
+        let other = Client {
+            client_id: 43,
+            ..client(JwsAlg::Es256)
+        };
+        assert_eq!(check_hint(&s, &other, &token, None), Hint::Invalid);
         let secret = "0123456789abcdef0123456789abcdef-secret";
-        let hs = issue(
-            &s,
-            &client(JwsAlg::Hs256),
-            &content(),
-            signing(Some(secret)),
-        )
-        .unwrap();
+        let hs_client = client(JwsAlg::Hs256);
+        let hs = issue(&s, &hs_client, &content(), signing(Some(secret))).unwrap();
         assert_eq!(
-            hinted_subject(&s, &hs, Some(secret)).as_deref(),
-            Some("alice")
+            check_hint(&s, &hs_client, &hs, Some(secret)),
+            valid("alice")
         );
-        assert!(hinted_subject(&s, &hs, None).is_none());
+        assert_eq!(check_hint(&s, &hs_client, &hs, None), Hint::Invalid);
+        assert_eq!(check_hint(&s, &es, &hs, Some(secret)), Hint::Invalid);
+        // A secret too short for HS256 cannot vouch for a hint.
+        let weak = {
+            use base64::Engine as _;
+            let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+            let input = format!(
+                "{}.{}",
+                b64(br#"{"alg":"HS256"}"#),
+                b64(br#"{"iss":"https://as.example.com","sub":"victim","aud":"42"}"#)
+            );
+            let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"abc");
+            let sig = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+            format!("{input}.{}", b64(sig.as_ref()))
+        };
+        assert_eq!(
+            check_hint(&s, &hs_client, &weak, Some("abc")),
+            Hint::Invalid
+        );
+        // Pairwise clients: valid, but the sub names no user.
+        let pairwise = Client {
+            subject_type: Some(SubjectType::Pairwise),
+            ..client(JwsAlg::Es256)
+        };
+        let ptoken = issue(&s, &pairwise, &content(), signing(None)).unwrap();
+        assert_eq!(check_hint(&s, &pairwise, &ptoken, None), Hint::Valid(None));
     }
 
     #[test]

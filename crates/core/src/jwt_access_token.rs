@@ -18,9 +18,12 @@ fn claims(service: &Service, opaque: &str, record: &TokenRecord) -> Value {
         "iss".into(),
         Value::from(service.issuer.clone().unwrap_or_default()),
     );
-    if let Some(sub) = &record.subject {
-        c.insert("sub".into(), Value::from(sub.clone()));
-    }
+    // RFC 9068 §2.2: without a resource owner (client credentials), the client is the subject.
+    let sub = record
+        .subject
+        .clone()
+        .unwrap_or_else(|| record.client_id.to_string());
+    c.insert("sub".into(), Value::from(sub));
     c.insert(
         "client_id".into(),
         Value::from(record.client_id.to_string()),

@@ -403,21 +403,16 @@ impl Client {
         self.derived_sector_identifier = self.derive_sector_identifier();
     }
 
-    /// The sector pairwise subjects are computed for (OIDC Core §8.1): the host of
-    /// `sectorIdentifierUri` when one is registered, else the host every redirect URI shares.
+    /// The sector pairwise subjects are computed for (OIDC Core §8.1): the host every redirect
+    /// URI shares. A `sectorIdentifierUri` would let redirect URIs of several hosts share a
+    /// sector only after its document was fetched and found to list them; it is not fetched, so
+    /// it is not trusted (a client could otherwise claim another's sector and correlate users).
     fn derive_sector_identifier(&self) -> Option<String> {
         let host = |uri: &str| {
             url::Url::parse(uri)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned))
         };
-        if let Some(uri) = self
-            .other
-            .get("sectorIdentifierUri")
-            .and_then(Value::as_str)
-        {
-            return host(uri);
-        }
         let mut hosts = self.redirect_uris().iter().map(|u| host(u));
         let first = hosts.next()??;
         hosts.all(|h| h.as_deref() == Some(&first)).then_some(first)
@@ -503,15 +498,13 @@ mod tests {
         .unwrap_or_default();
         mixed.normalize();
         assert_eq!(mixed.derived_sector_identifier, None);
+        // An unverified sectorIdentifierUri does not claim a sector.
         mixed.other.insert(
             "sectorIdentifierUri".into(),
             Value::from("https://s.example/x.json"),
         );
         mixed.normalize();
-        assert_eq!(
-            mixed.derived_sector_identifier.as_deref(),
-            Some("s.example")
-        );
+        assert_eq!(mixed.derived_sector_identifier, None);
         let mut p: Client = serde_json::from_str(r#"{"clientType":"PUBLIC"}"#).unwrap_or_default();
         p.normalize();
         assert_eq!(p.token_auth_method(), ClientAuthMethod::None);

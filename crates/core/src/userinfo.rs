@@ -252,7 +252,11 @@ pub fn issue(
         "iss".into(),
         Value::from(service.issuer.clone().unwrap_or_default()),
     );
-    body.insert("aud".into(), Value::from(t.client_id.to_string()));
+    let aud = match &client.client_id_alias {
+        Some(alias) if t.client_id_alias_used => alias.clone(),
+        _ => t.client_id.to_string(),
+    };
+    body.insert("aud".into(), Value::from(aud));
     body.insert("iat".into(), Value::from(now.div_euclid(1000)));
     let kid = service.user_info_signature_key_id.as_deref();
     match sign_jwt(

@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use castellan_core::enums::JwsAlg;
-use castellan_core::jose::jwk::{can_sign, thumbprint};
+use castellan_core::jose::jwk::{fits, thumbprint};
 use castellan_core::jose::{Jwk, JwkSet, JwsSigner, KeyError, SigningKey};
 use serde_json::Value;
 
@@ -151,12 +151,14 @@ pub fn check_private_keys(set: &JwkSet) -> Result<(), String> {
             .transpose()?;
         let usable = match named {
             Some(alg) => SigningKey::from_jwk(jwk, alg).map(|_| ()).map_err(|e| e.0),
+            // Its material must make a key for some algorithm of its type; `use` and `key_ops`
+            // (a verify-only key in rotation, an encryption key) do not matter here.
             None => JwsAlg::ALL
                 .iter()
-                .filter(|alg| alg.is_asymmetric() && can_sign(jwk, **alg))
+                .filter(|alg| alg.is_asymmetric() && fits(jwk, **alg))
                 .find_map(|alg| SigningKey::from_jwk(jwk, *alg).ok())
                 .map(|_| ())
-                .ok_or_else(|| "no algorithm can sign with it".to_owned()),
+                .ok_or_else(|| "its private key is not a usable signing key".to_owned()),
         };
         usable.map_err(|e| format!("key {index}: {e}"))?;
     }
@@ -282,6 +284,19 @@ mod tests {
         for alg in DEFAULT_KEY_ALGS {
             assert!(set.signing_key(*alg, None).is_ok(), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn keys_without_alg_stay_acceptable_through_a_rotation() {
+        let mut old = generate_jwk(JwsAlg::Es256).unwrap();
+        old.remove("alg");
+        let set = JwkSet::from_keys(vec![old.clone()]);
+        let mut new = generate_jwk(JwsAlg::Es256).unwrap();
+        new.remove("alg");
+        let set = castellan_core::jose::rotation::add(&set, new.clone());
+        let kid = new["kid"].as_str().unwrap();
+        let set = castellan_core::jose::rotation::activate(&set, kid).unwrap();
+        check_private_keys(&set).unwrap();
     }
 
     #[test]
