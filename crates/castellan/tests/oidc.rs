@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
@@ -774,4 +776,34 @@ async fn jwt_access_tokens_when_the_service_asks_for_them() {
     assert_eq!(claims.access_token_hash(), Some(&expected));
     let u = f.api("/api/auth/userinfo", json!({"token": jwt})).await;
     assert_eq!(u["action"], "OK", "{u}");
+}
+
+#[tokio::test]
+async fn concurrent_key_additions_are_all_kept() {
+    let f = Arc::new(Fixture::new().await);
+    let owner = OWNER_KEY.to_string();
+    let path = format!("/api/service/keys/add/{}", f.key);
+    let adds = (0..4).map(|_| {
+        let (f, owner, path) = (Arc::clone(&f), owner.clone(), path.clone());
+        tokio::spawn(async move {
+            f.server
+                .post(&path, (&owner, OWNER_SECRET), json!({"alg": "ES256"}))
+                .await["kid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    });
+    let mut kids = Vec::new();
+    for add in adds {
+        kids.push(add.await.unwrap());
+    }
+    let published = key_set(&get_raw(&f, "/api/service/jwks/get").await.2);
+    for kid in kids {
+        assert!(
+            published.iter().any(|k| k["kid"] == kid.as_str()),
+            "{kid} lost"
+        );
+    }
+    assert_eq!(published.len(), 8);
 }

@@ -37,6 +37,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     directory: directory::Directory,
     signer: keys::CachingSigner,
+    /// Key-set changes read, change and write a service's whole JWK Set: one at a time.
+    key_changes: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -47,6 +49,7 @@ impl Engine {
             clock,
             directory: directory::Directory::new(DEFAULT_CACHE_TTL_MS),
             signer: keys::CachingSigner::default(),
+            key_changes: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -59,11 +59,12 @@ impl Engine {
                     .join(", ")
             )));
         }
-        let set = self.key_set(owner, api_key).await?;
         let jwk = tokio::task::spawn_blocking(move || generate_jwk(alg))
             .await
             .map_err(|e| ManageError::BadRequest(format!("key generation stopped: {e}")))?
             .map_err(|e| ManageError::BadRequest(e.0))?;
+        let _one_at_a_time = self.key_changes.lock().await;
+        let set = self.key_set(owner, api_key).await?;
         let set = rotation::add(&set, jwk);
         self.store_key_set(owner, api_key, &set).await?;
         rotation::describe(&set)
@@ -78,6 +79,7 @@ impl Engine {
         api_key: i64,
         change: impl FnOnce(&JwkSet) -> ManageResult<JwkSet>,
     ) -> ManageResult<Vec<KeyState>> {
+        let _one_at_a_time = self.key_changes.lock().await;
         let set = change(&self.key_set(owner, api_key).await?)?;
         self.store_key_set(owner, api_key, &set).await?;
         Ok(rotation::describe(&set))
