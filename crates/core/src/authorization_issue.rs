@@ -248,12 +248,12 @@ pub fn issue(
         let jwt = match jwt_access_token::jwt_form(service, &value, &record, signing) {
             Ok(jwt) => jwt,
             Err(_) => {
-                let alg = service.access_token_sign_alg.map_or("", |a| a.protocol());
+                let (code, alg) = jwt_access_token::unsignable(service);
                 return reply(error_envelope(
                     service,
                     ISSUE_KIND,
                     Action::InternalServerError,
-                    C050101,
+                    code,
                     &[&alg],
                 ));
             }
@@ -266,13 +266,9 @@ pub fn issue(
     }
     let mut id_token = None;
     if let (true, Some(client)) = (ticket.response_type.has_id_token(), client) {
-        let audience = match &client.client_id_alias {
-            Some(alias) if ticket.client_id_alias_used => alias.clone(),
-            _ => ticket.client_id.to_string(),
-        };
         let content = IdTokenContent {
             subject: &call.subject,
-            audience,
+            audience: id_token::audience(client, ticket.client_id_alias_used),
             nonce: ticket.nonce.as_deref(),
             auth_time: call.auth_time,
             acr: call.acr.as_deref(),

@@ -10,6 +10,7 @@ use crate::model::{Client, Service};
 use crate::records::Millis;
 use crate::result_code::*;
 use crate::secret::SecretKeys;
+use std::sync::Arc;
 
 /// Claims the engine sets; values of the same name handed in through `claims` are ignored.
 const RESERVED: &[&str] = &[
@@ -89,6 +90,21 @@ pub fn subject_for(service: &Service, client: &Client, subject: &str, keys: &Sec
         .clone()
         .unwrap_or_else(|| client.client_id.to_string());
     keys.pairwise_subject(service.api_key, &sector, subject)
+}
+
+/// The service's JWK Set, parsed (kept parsed by the engine's signer). Verification reads only
+/// public members, so the set with its private parts serves to verify as well as to sign.
+pub(crate) fn service_keys(service: &Service, signer: &dyn JwsSigner) -> Option<Arc<JwkSet>> {
+    service.jwks.as_ref().and_then(|j| signer.key_set(j))
+}
+
+/// The audience of a token made for `client` (ID tokens, signed userinfo): the client as it
+/// named itself, its alias when it used one.
+pub fn audience(client: &Client, alias_used: bool) -> String {
+    match &client.client_id_alias {
+        Some(alias) if alias_used => alias.clone(),
+        _ => client.client_id.to_string(),
+    }
 }
 
 /// The algorithm the client's ID tokens are signed with (`idTokenSignAlg`, RS256 by default).
@@ -202,7 +218,7 @@ pub fn sign_jwt(
         }
         return sign(&secret_jwk(secret));
     }
-    let keys = match service.jwks.as_ref().and_then(|j| signer.key_set(j)) {
+    let keys = match service_keys(service, signer) {
         Some(keys) if !keys.keys().is_empty() => keys,
         _ => return Err(SignFailure::NoKeySet),
     };
@@ -271,11 +287,11 @@ pub fn check_hint(
 ) -> Hint {
     let alg = signing_alg(client);
     let secret = client_secret.filter(|s| s.len() >= min_secret_len(alg));
+    // Verification reads only public members; the private ones need not be stripped first.
     let keys = service
         .jwks
         .as_deref()
         .and_then(|j| JwkSet::parse(j).ok())
-        .map(|k| k.public())
         .unwrap_or_default();
     let Ok(verified) = crate::jose::jws::verify(hint, &keys, secret, |a| a == alg) else {
         return Hint::Invalid;

@@ -5,11 +5,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::id_token::{IdTokenSigning, SignFailure, sign_jwt};
-use crate::jose::JwkSet;
+use crate::id_token::{IdTokenSigning, SignFailure, service_keys, sign_jwt};
+use crate::jose::JwsSigner;
 use crate::jose::jws::verify;
 use crate::model::Service;
 use crate::records::TokenRecord;
+use crate::result_code::{C050101, ResultCode};
 
 /// The claims of RFC 9068 §2.2 (and Authlete's `client_id`, `grant_type`, properties).
 fn claims(service: &Service, opaque: &str, record: &TokenRecord) -> Value {
@@ -75,17 +76,20 @@ pub fn jwt_form(
     sign_jwt(service, kid, alg, None, &claims, signing.signer, "at+jwt").map(Some)
 }
 
+/// The result code and its argument when the JWT form cannot be signed.
+pub fn unsignable(service: &Service) -> (ResultCode, &'static str) {
+    let alg = service.access_token_sign_alg.map_or("", |a| a.protocol());
+    (C050101, alg)
+}
+
 /// The opaque value behind a presented access token: the token itself, or the `jti` of a JWT
 /// access token whose signature the service's keys verify. `None` for a JWT that fails.
-pub fn opaque_value(service: &Service, presented: &str) -> Option<String> {
+/// `signer` supplies the service's parsed key set (introspection is a hot path).
+pub fn opaque_value(service: &Service, presented: &str, signer: &dyn JwsSigner) -> Option<String> {
     if presented.split('.').count() != 3 {
         return Some(presented.to_owned());
     }
-    let keys = service
-        .jwks
-        .as_deref()
-        .and_then(|j| JwkSet::parse(j).ok())?
-        .public();
+    let keys = service_keys(service, signer)?;
     let verified = verify(presented, &keys, None, |a| a.is_asymmetric()).ok()?;
     verified
         .claims

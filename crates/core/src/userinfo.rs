@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::claims::requested_claim_names;
 use crate::enums::{Action, GrantType, JwsAlg};
 use crate::envelope::{envelope, envelope_with_message};
-use crate::id_token::{IdTokenSigning, sign_jwt, subject_for};
+use crate::id_token::{IdTokenSigning, audience, sign_jwt, subject_for};
 use crate::model::{Client, Service};
 use crate::records::{Millis, TokenRecord};
 use crate::response::OAuthError;
@@ -252,11 +252,10 @@ pub fn issue(
         "iss".into(),
         Value::from(service.issuer.clone().unwrap_or_default()),
     );
-    let aud = match &client.client_id_alias {
-        Some(alias) if t.client_id_alias_used => alias.clone(),
-        _ => t.client_id.to_string(),
-    };
-    body.insert("aud".into(), Value::from(aud));
+    body.insert(
+        "aud".into(),
+        Value::from(audience(client, t.client_id_alias_used)),
+    );
     body.insert("iat".into(), Value::from(now.div_euclid(1000)));
     let kid = service.user_info_signature_key_id.as_deref();
     match sign_jwt(

@@ -67,7 +67,7 @@ impl Engine {
     /// The storage hash of a presented token: of the token itself, or of the opaque value a
     /// JWT access token of this service stands for (its `jti`).
     fn presented_hash(&self, service: &Service, presented: &str) -> SecretHash {
-        let opaque = jwt_access_token::opaque_value(service, presented);
+        let opaque = jwt_access_token::opaque_value(service, presented, &self.signer);
         self.keys.hash(opaque.as_deref().unwrap_or(presented))
     }
 
@@ -169,10 +169,19 @@ impl Engine {
         let Some(ticket) = ticket else {
             return Ok(unknown_ticket(call));
         };
-        let client = self
-            .cached_client(service.api_key, ticket.client_id)
-            .await?;
-        let secret = self.open_secret(client.as_ref().map(|c| c.sealed_secret.as_str()));
+        // The client's settings (and its secret, for HS* ID tokens) matter only when tokens are
+        // issued here; a code alone needs neither.
+        let response_type = ticket.response_type;
+        let client = if response_type.has_token() || response_type.has_id_token() {
+            self.cached_client(service.api_key, ticket.client_id)
+                .await?
+        } else {
+            None
+        };
+        let secret = match &client {
+            Some(c) if response_type.has_id_token() => self.open_secret(Some(&c.sealed_secret)),
+            _ => None,
+        };
         let signing = self.signing(secret.as_deref());
         let retry = call.clone();
         let decision = authorization_issue::issue(

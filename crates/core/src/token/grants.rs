@@ -131,14 +131,6 @@ pub fn authorization_code(
     ))
 }
 
-/// The audience of an ID token: the client as it named itself.
-fn audience(client: &AuthenticatedClient) -> String {
-    match &client.client.client_id_alias {
-        Some(alias) if client.alias_used => alias.clone(),
-        _ => client.client.client_id.to_string(),
-    }
-}
-
 fn authorization_code_inner(
     service: &Service,
     begun: &Begun,
@@ -248,7 +240,7 @@ fn authorization_code_inner(
     if code.scopes.iter().any(|s| s == "openid") {
         let content = IdTokenContent {
             subject: &code.subject,
-            audience: audience(client),
+            audience: id_token::audience(&client.client, client.alias_used),
             nonce: code.nonce.as_deref(),
             auth_time: code.auth_time,
             acr: code.acr.as_deref(),

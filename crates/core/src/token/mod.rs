@@ -220,12 +220,12 @@ pub(crate) fn mint(
     let access_token = new_token(entropy);
     let jwt_access_token = jwt_access_token::jwt_form(service, &access_token, &record, signing)
         .map_err(|_| {
-            let alg = service.access_token_sign_alg.map_or("", |a| a.protocol());
+            let (code, alg) = jwt_access_token::unsignable(service);
             Box::new(error_response(
                 service,
                 Action::InternalServerError,
                 "server_error",
-                C050101,
+                code,
                 &[&alg],
             ))
         })?;
