@@ -4,6 +4,7 @@
 use castellan_core::enums::JwsAlg;
 use castellan_core::jose::JwkSet;
 use castellan_core::jose::rotation::{self, KeyState};
+use castellan_core::model::Service;
 use castellan_store::OwnerRecord;
 
 use crate::Engine;
@@ -12,25 +13,11 @@ use crate::manage::{ManageError, ManageResult};
 
 impl Engine {
     /// The service's JWK Set (empty when it has none).
-    async fn key_set(&self, owner: Option<&OwnerRecord>, api_key: i64) -> ManageResult<JwkSet> {
-        let service = self.get_service(owner, api_key).await?;
+    fn key_set(service: &Service) -> ManageResult<JwkSet> {
         match service.jwks.as_deref().filter(|j| !j.trim().is_empty()) {
             None => Ok(JwkSet::default()),
             Some(text) => JwkSet::parse(text).map_err(|e| ManageError::BadRequest(e.0)),
         }
-    }
-
-    /// Stores `set` as the service's JWK Set, leaving every other setting as it is.
-    async fn store_key_set(
-        &self,
-        owner: Option<&OwnerRecord>,
-        api_key: i64,
-        set: &JwkSet,
-    ) -> ManageResult<()> {
-        let mut service = self.get_service(owner, api_key).await?;
-        service.jwks = Some(set.to_json(false).into());
-        self.update_service(owner, api_key, service).await?;
-        Ok(())
     }
 
     pub async fn list_service_keys(
@@ -38,7 +25,8 @@ impl Engine {
         owner: Option<&OwnerRecord>,
         api_key: i64,
     ) -> ManageResult<Vec<KeyState>> {
-        Ok(rotation::describe(&self.key_set(owner, api_key).await?))
+        let service = self.get_service(owner, api_key).await?;
+        Ok(rotation::describe(&Self::key_set(&service)?))
     }
 
     /// Generates a key for `alg` and adds it: signing at once when no other key signs with
@@ -63,16 +51,14 @@ impl Engine {
             .await
             .map_err(|e| ManageError::BadRequest(format!("key generation stopped: {e}")))?
             .map_err(|e| ManageError::BadRequest(e.0))?;
-        let _one_at_a_time = self.key_changes.lock().await;
-        let set = self.key_set(owner, api_key).await?;
-        let set = rotation::add(&set, jwk);
-        self.store_key_set(owner, api_key, &set).await?;
-        rotation::describe(&set)
+        self.change_keys(owner, api_key, |set| Ok(rotation::add(set, jwk)))
+            .await?
             .pop()
             .ok_or_else(|| ManageError::BadRequest("the key was not added".into()))
     }
 
-    /// Applies a change to the key set and stores it; returns the keys as they are then.
+    /// Applies a change to the key set and stores it, leaving every other setting of the
+    /// service as it is; returns the keys as they are then.
     async fn change_keys(
         &self,
         owner: Option<&OwnerRecord>,
@@ -80,8 +66,10 @@ impl Engine {
         change: impl FnOnce(&JwkSet) -> ManageResult<JwkSet>,
     ) -> ManageResult<Vec<KeyState>> {
         let _one_at_a_time = self.key_changes.lock().await;
-        let set = change(&self.key_set(owner, api_key).await?)?;
-        self.store_key_set(owner, api_key, &set).await?;
+        let mut service = self.get_service(owner, api_key).await?;
+        let set = change(&Self::key_set(&service)?)?;
+        service.jwks = Some(set.to_json(false).into());
+        self.update_service(owner, api_key, service).await?;
         Ok(rotation::describe(&set))
     }
 
