@@ -5,7 +5,7 @@ use castellan_store::{Redemption, StoreResult, StoredCode, StoredTicket};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::SqlResultExt;
-use crate::rows::{self, TokenRow, from_json};
+use crate::rows::{self, TokenRow, TokenRowSql, from_json};
 use crate::tokens;
 
 pub fn put_ticket(

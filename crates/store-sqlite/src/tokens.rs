@@ -5,7 +5,7 @@ use castellan_store::{RefreshLookup, Rotation, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::SqlResultExt;
-use crate::rows::{TokenRow, from_json};
+use crate::rows::{TokenRow, TokenRowSql, from_json};
 
 /// Stores a token; with `exclusive`, first drops the subject's other tokens for the client.
 pub fn insert(conn: &Connection, row: &TokenRow, exclusive: bool) -> StoreResult<()> {

@@ -14,7 +14,7 @@ async fn make_store() -> (SqliteStore, TempDir) {
     (store, dir)
 }
 
-castellan_store::store_suite!(|| async { make_store().await });
+castellan_store::store_suite!(|| async { Some(make_store().await) });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_reopen() {

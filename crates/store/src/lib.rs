@@ -12,6 +12,7 @@ use castellan_core::model::{Client, Service};
 use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord};
 use castellan_core::secret::SecretHash;
 
+pub mod codec;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 

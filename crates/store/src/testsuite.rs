@@ -2,10 +2,11 @@
 //!
 //! A backend's tests run it with [`store_suite!`](crate::store_suite), giving a closure that
 //! makes a fresh, empty store plus a guard kept alive until the case ends (a temporary
-//! directory, a scratch schema, or `()`):
+//! directory, a scratch database, or `()`), or `None` when the backend is not available here
+//! (the case then passes after saying why on standard error):
 //!
 //! ```ignore
-//! castellan_store::store_suite!(|| async { make_store().await });
+//! castellan_store::store_suite!(|| async { Some(make_store().await) });
 //! ```
 
 // Test code: failing loudly is the point.
@@ -66,7 +67,7 @@ macro_rules! store_suite {
 pub fn run<M, MF, S, G, C, CF>(make: M, case: C)
 where
     M: FnOnce() -> MF,
-    MF: Future<Output = (S, G)>,
+    MF: Future<Output = Option<(S, G)>>,
     S: Store,
     C: FnOnce(Arc<S>) -> CF,
     CF: Future<Output = ()>,
@@ -77,7 +78,9 @@ where
         .build()
         .expect("tokio runtime");
     runtime.block_on(async move {
-        let (store, guard) = make().await;
+        let Some((store, guard)) = make().await else {
+            return;
+        };
         case(Arc::new(store)).await;
         drop(guard);
     });

@@ -1,0 +1,449 @@
+//! The PostgreSQL storage backend: one database shared by any number of Castellan nodes.
+//!
+//! Every check-and-change is decided by the database, never by process memory: a conditional
+//! `UPDATE`/`DELETE` or a row lock inside one transaction, so concurrent callers on different
+//! nodes get exactly one winner. Transactions run at the default isolation level; one that the
+//! database aborts as a serialization failure or deadlock (CockroachDB does so often) is run
+//! again. Every operation is bounded by a deadline, so an unreachable database answers with an
+//! error instead of a hang.
+
+mod clients;
+mod error;
+mod grants;
+mod schema;
+mod services;
+mod sql;
+mod tokens;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord};
+use castellan_core::secret::SecretHash;
+use castellan_store::codec::{TokenRow, to_json};
+use castellan_store::{
+    ClientRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation, ServiceRecord, Store,
+    StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues, TokenHashes,
+};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use crate::error::{PgError, PgResult};
+
+pub use crate::schema::CURRENT_VERSION as SCHEMA_VERSION;
+
+/// Connection-pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Connections this node keeps open at most.
+    pub max_connections: usize,
+    /// How long opening a connection may take.
+    pub connect_timeout: Duration,
+    /// How long one storage operation may take in all: waiting for a free connection,
+    /// connecting, and running its statements.
+    pub operation_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How many times a transaction the database aborted as a lost race is run again.
+const MAX_RETRIES: u32 = 5;
+
+pub struct PostgresStore {
+    pool: Pool,
+    operation_timeout: Duration,
+}
+
+impl PostgresStore {
+    /// A pool on `url` (`postgres://user:password@host:port/database?...`). Connects lazily:
+    /// call [`PostgresStore::migrate`] (or any operation) to reach the database.
+    pub fn connect(url: &str, options: &PoolOptions) -> StoreResult<PostgresStore> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("castellan");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection the server closed (restart, failover) is noticed and replaced.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections.max(1))
+            .wait_timeout(Some(options.operation_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        Ok(PostgresStore {
+            pool,
+            operation_timeout: options.operation_timeout,
+        })
+    }
+
+    /// Connects and brings the schema up to date; safe to run from several nodes at once.
+    /// Returns the migration versions this call applied.
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            schema::migrate(&mut conn).await
+        })
+        .await
+    }
+
+    /// Opens the pool and migrates: what a server does at start.
+    pub async fn open(url: &str, options: &PoolOptions) -> StoreResult<PostgresStore> {
+        let store = PostgresStore::connect(url, options)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn conn(&self) -> PgResult<Object> {
+        self.pool.get().await.map_err(|e| {
+            let message = match e {
+                deadpool_postgres::PoolError::Backend(e) => error::describe(&e),
+                deadpool_postgres::PoolError::Timeout(_) => {
+                    "database unavailable: no connection became free in time".to_owned()
+                }
+                other => format!("database unavailable: {other}"),
+            };
+            StoreError::Backend(message).into()
+        })
+    }
+
+    /// Runs `work` under the operation deadline, mapping errors for callers.
+    async fn bounded<T>(&self, work: impl Future<Output = PgResult<T>>) -> StoreResult<T> {
+        match tokio::time::timeout(self.operation_timeout, work).await {
+            Ok(result) => result.map_err(PgError::into_store),
+            Err(_) => Err(StoreError::Backend(format!(
+                "database did not answer within {} ms",
+                self.operation_timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Runs `$body` (an expression using the transaction `$tx`) in a transaction on a pooled
+/// connection, commits, and runs it again when the database aborted it as a lost race.
+macro_rules! transact {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        transact!($store, IsolationLevel::ReadCommitted, |$tx| $body)
+    };
+    ($store:expr, $isolation:expr, |$tx:ident| $body:expr) => {
+        $store.bounded(async {
+            let mut attempt = 0;
+            loop {
+                let mut conn = $store.conn().await?;
+                let result: PgResult<_> = async {
+                    let $tx = conn
+                        .build_transaction()
+                        .isolation_level($isolation)
+                        .start()
+                        .await?;
+                    let value = $body.await?;
+                    $tx.commit().await?;
+                    Ok(value)
+                }
+                .await;
+                match result {
+                    Err(e) if e.is_retryable() && attempt < MAX_RETRIES => attempt += 1,
+                    other => break other,
+                }
+            }
+        })
+    };
+}
+
+/// Runs `$body` (an expression using the connection `$c`) outside any transaction: one
+/// statement, atomic on its own.
+macro_rules! single {
+    ($store:expr, |$c:ident| $body:expr) => {
+        $store.bounded(async {
+            let conn = $store.conn().await?;
+            let $c: &Object = &conn;
+            $body.await
+        })
+    };
+}
+
+fn owned(hash: &SecretHash) -> &str {
+    hash.as_str()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        single!(self, |c| async {
+            c.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn meta_get(&self, key: &str) -> StoreResult<Option<String>> {
+        single!(self, |c| services::meta_get(c, key)).await
+    }
+
+    async fn meta_set(&self, key: &str, value: &str) -> StoreResult<()> {
+        single!(self, |c| services::meta_set(c, key, value)).await
+    }
+
+    async fn upsert_owner(
+        &self,
+        api_key: i64,
+        secret_hash: SecretHash,
+    ) -> StoreResult<OwnerRecord> {
+        transact!(self, |tx| services::upsert_owner(
+            &tx,
+            api_key,
+            secret_hash.as_str()
+        ))
+        .await
+    }
+
+    async fn get_owner(&self, api_key: i64) -> StoreResult<Option<OwnerRecord>> {
+        single!(self, |c| services::get_owner(c, api_key)).await
+    }
+
+    async fn list_owners(&self) -> StoreResult<Vec<OwnerRecord>> {
+        single!(self, |c| services::list_owners(c)).await
+    }
+
+    async fn create_service(&self, record: ServiceRecord) -> StoreResult<ServiceRecord> {
+        transact!(self, |tx| services::create_service(&tx, record.clone())).await
+    }
+
+    async fn get_service(&self, api_key: i64) -> StoreResult<Option<ServiceRecord>> {
+        single!(self, |c| services::get_service(c, api_key)).await
+    }
+
+    async fn list_services(
+        &self,
+        owner_api_key: Option<i64>,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<Page<ServiceRecord>> {
+        transact!(self, IsolationLevel::RepeatableRead, |tx| {
+            services::list_services(&tx, owner_api_key, start, end)
+        })
+        .await
+    }
+
+    async fn update_service(&self, record: ServiceRecord) -> StoreResult<bool> {
+        transact!(self, |tx| services::update_service(&tx, record.clone())).await
+    }
+
+    async fn delete_service(&self, api_key: i64) -> StoreResult<bool> {
+        transact!(self, |tx| services::delete_service(&tx, api_key)).await
+    }
+
+    async fn count_clients(&self, service_api_key: i64) -> StoreResult<u64> {
+        single!(self, |c| clients::count(c, service_api_key)).await
+    }
+
+    async fn create_client(&self, record: ClientRecord) -> StoreResult<ClientRecord> {
+        transact!(self, |tx| clients::create(&tx, record.clone())).await
+    }
+
+    async fn get_client(
+        &self,
+        service_api_key: i64,
+        client_id: i64,
+    ) -> StoreResult<Option<ClientRecord>> {
+        single!(self, |c| clients::get(c, service_api_key, client_id)).await
+    }
+
+    async fn get_client_by_alias(
+        &self,
+        service_api_key: i64,
+        alias: &str,
+    ) -> StoreResult<Option<ClientRecord>> {
+        single!(self, |c| clients::get_by_alias(c, service_api_key, alias)).await
+    }
+
+    async fn list_clients(
+        &self,
+        service_api_key: i64,
+        developer: Option<&str>,
+        start: u32,
+        end: u32,
+    ) -> StoreResult<Page<ClientRecord>> {
+        transact!(self, IsolationLevel::RepeatableRead, |tx| {
+            clients::list(&tx, service_api_key, developer, start, end)
+        })
+        .await
+    }
+
+    async fn update_client(&self, record: ClientRecord) -> StoreResult<bool> {
+        transact!(self, |tx| clients::update(&tx, record.clone())).await
+    }
+
+    async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool> {
+        transact!(self, |tx| clients::delete(&tx, service_api_key, client_id)).await
+    }
+
+    async fn put_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+        service_api_key: i64,
+        data: &str,
+        expires_at: Millis,
+    ) -> StoreResult<()> {
+        single!(self, |c| grants::put_ticket(
+            c,
+            kind,
+            owned(hash),
+            service_api_key,
+            data,
+            expires_at
+        ))
+        .await
+    }
+
+    async fn get_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredTicket>> {
+        single!(self, |c| grants::get_ticket(c, kind, owned(hash))).await
+    }
+
+    async fn use_ticket(
+        &self,
+        kind: TicketKind,
+        ticket_hash: &SecretHash,
+        issued: TicketIssues<'_>,
+    ) -> StoreResult<bool> {
+        let code = match issued.code {
+            Some((hash, code)) => Some((owned(hash), code, to_json(code)?)),
+            None => None,
+        };
+        let token = match issued.token {
+            Some((hashes, token)) => Some(TokenRow::new(hashes, token)?),
+            None => None,
+        };
+        let code = code
+            .as_ref()
+            .map(|(hash, code, data)| (*hash, *code, data.as_str()));
+        transact!(self, |tx| grants::use_ticket(
+            &tx,
+            kind,
+            owned(ticket_hash),
+            code,
+            token.as_ref()
+        ))
+        .await
+    }
+
+    async fn take_ticket(
+        &self,
+        kind: TicketKind,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<StoredTicket>> {
+        single!(self, |c| grants::take_ticket(c, kind, owned(hash))).await
+    }
+
+    async fn put_code(&self, hash: &SecretHash, code: &AuthorizationCode) -> StoreResult<()> {
+        let data = to_json(code)?;
+        single!(self, |c| grants::put_code(c, owned(hash), code, &data)).await
+    }
+
+    async fn get_code(&self, hash: &SecretHash) -> StoreResult<Option<StoredCode>> {
+        single!(self, |c| grants::get_code(c, owned(hash))).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &SecretHash,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+        exclusive: bool,
+    ) -> StoreResult<Redemption> {
+        let row = TokenRow::new(hashes, token)?;
+        transact!(self, |tx| grants::redeem_code(
+            &tx,
+            owned(code_hash),
+            &row,
+            exclusive
+        ))
+        .await
+    }
+
+    async fn insert_token(
+        &self,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+        exclusive: bool,
+    ) -> StoreResult<()> {
+        let row = TokenRow::new(hashes, token)?;
+        if !exclusive {
+            return single!(self, |c| tokens::insert_row(c, &row)).await;
+        }
+        transact!(self, |tx| tokens::insert(&tx, &row, exclusive)).await
+    }
+
+    async fn get_token_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        single!(self, |c| tokens::by_access(c, owned(hash))).await
+    }
+
+    async fn get_token_by_refresh(&self, hash: &SecretHash) -> StoreResult<RefreshLookup> {
+        single!(self, |c| tokens::by_refresh(c, owned(hash))).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_refresh: &SecretHash,
+        hashes: &TokenHashes,
+        token: &TokenRecord,
+    ) -> StoreResult<Rotation> {
+        // Keeping the same refresh token (`refreshTokenKept`) retires nothing.
+        let retire = !hashes
+            .refresh
+            .as_ref()
+            .is_some_and(|new| new.matches(old_refresh));
+        let row = TokenRow::new(hashes, token)?;
+        transact!(self, |tx| tokens::rotate(
+            &tx,
+            owned(old_refresh),
+            &row,
+            retire
+        ))
+        .await
+    }
+
+    async fn revoke_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        single!(self, |c| tokens::revoke_by_access(c, owned(hash))).await
+    }
+
+    async fn revoke_by_refresh(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        single!(self, |c| tokens::revoke_by_refresh(c, owned(hash))).await
+    }
+
+    async fn revoke_grant(&self, service_api_key: i64, grant_id: &str) -> StoreResult<u64> {
+        single!(self, |c| tokens::revoke_grant(c, service_api_key, grant_id)).await
+    }
+
+    async fn purge_expired(&self, now: Millis, batch: u32) -> StoreResult<u64> {
+        single!(self, |c| grants::purge_expired(c, now, batch)).await
+    }
+}
