@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::demo;
 use crate::serve::{self, ServeArgs};
 use crate::setup::{self, DataArgs};
+use crate::transfer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +37,29 @@ enum Command {
     /// Manage clients of a service.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Bring the database schema up to date, then exit. `serve` does this too at start; both
+    /// are safe while other nodes run or start on the same database.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Write every service, client, key, grant and live token as JSON lines (to standard
+    /// output, or to a file only its owner can read). Stop the servers first for a consistent
+    /// copy. The rows hold no plain secrets: import them with the same master key.
+    Export {
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Read an export (from standard input, or a file) into an empty database, e.g. from the
+    /// embedded database to PostgreSQL: `castellan export | castellan import --database URL`.
+    Import {
+        #[arg(long)]
+        input: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -213,7 +237,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Service(cmd) => service(cmd).await,
         Command::Client(cmd) => client(cmd).await,
+        Command::Migrate { data } => migrate(&data).await,
+        Command::Export { output, data } => transfer::export(&data, output.as_deref()).await,
+        Command::Import { input, data } => transfer::import(&data, input.as_deref()).await,
     }
+}
+
+async fn migrate(data: &DataArgs) -> anyhow::Result<()> {
+    setup::open_store(data).await?;
+    println!("database schema up to date ({})", data.describe());
+    Ok(())
 }
 
 async fn service(cmd: ServiceCommand) -> anyhow::Result<()> {

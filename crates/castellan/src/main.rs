@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod serve;
 mod setup;
+mod transfer;
 
 use std::process::ExitCode;
 

@@ -40,7 +40,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
 
     println!("Castellan listening on http://{local}");
-    println!("  data directory: {}", args.data.data_dir.display());
+    println!("  database: {}", args.data.describe());
     if let Some(owner) = &generated_owner {
         println!(
             "  service owner (shown once; set CASTELLAN_SERVICE_OWNER_API_KEY/_SECRET to choose your own):"

@@ -2,17 +2,27 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use castellan_core::secret::{Entropy, SecretKeys, new_numeric_id, new_token};
 use castellan_engine::{Engine, SystemClock, SystemEntropy, load_or_create_master_key};
+use castellan_store::Store;
+use castellan_store_postgres::{PoolOptions, PostgresStore};
 use castellan_store_sqlite::SqliteStore;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct DataArgs {
-    /// Directory of the embedded database.
+    /// Directory of the embedded database (unused with --database).
     #[arg(long, env = "CASTELLAN_DATA_DIR", default_value = "castellan-data")]
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of the embedded one:
+    /// postgres://user:password@host:port/database. Several nodes may share it; they must then
+    /// share the master key too (CASTELLAN_MASTER_KEY).
+    #[arg(long = "database", env = "CASTELLAN_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub pool: PoolArgs,
     /// File holding the master key (created on first start). It must live outside the data
     /// directory: the key protects the secrets the database holds. CASTELLAN_MASTER_KEY
     /// (base64url, 32 bytes) takes precedence.
@@ -20,7 +30,63 @@ pub struct DataArgs {
     pub master_key_file: Option<PathBuf>,
 }
 
+/// PostgreSQL connection-pool settings.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PoolArgs {
+    /// Connections to PostgreSQL this node keeps open at most.
+    #[arg(long, env = "CASTELLAN_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: usize,
+    /// How long connecting to PostgreSQL may take, in milliseconds.
+    #[arg(
+        long,
+        env = "CASTELLAN_DATABASE_CONNECT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub database_connect_timeout_ms: u64,
+    /// How long one storage operation may take in all (waiting for a connection included), in
+    /// milliseconds; past it the call answers with a server error instead of waiting on.
+    #[arg(long, env = "CASTELLAN_DATABASE_TIMEOUT_MS", default_value_t = 10000)]
+    pub database_timeout_ms: u64,
+}
+
+impl PoolArgs {
+    fn options(&self) -> PoolOptions {
+        PoolOptions {
+            max_connections: self.database_max_connections,
+            connect_timeout: Duration::from_millis(self.database_connect_timeout_ms),
+            operation_timeout: Duration::from_millis(self.database_timeout_ms),
+        }
+    }
+}
+
 impl DataArgs {
+    /// The PostgreSQL URL, when one was given.
+    pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            None => Ok(None),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Some(url))
+            }
+            Some(_) => Err(anyhow!(
+                "--database takes a postgres:// URL; leave it out for the embedded database"
+            )),
+        }
+    }
+
+    /// Where the data lives, for people: the password of a database URL is left out.
+    pub fn describe(&self) -> String {
+        match self.postgres_url() {
+            Ok(Some(url)) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    let _ = parsed.set_password(None);
+                    format!("PostgreSQL {parsed}")
+                }
+                Err(_) => "PostgreSQL".to_owned(),
+            },
+            _ => format!("embedded, in {}", self.data_dir.display()),
+        }
+    }
+
     pub fn master_key_path(&self) -> PathBuf {
         self.master_key_file
             .clone()
@@ -43,11 +109,10 @@ pub async fn open_engine(args: &DataArgs, cache_ttl_ms: i64) -> anyhow::Result<A
     let env_key = std::env::var("CASTELLAN_MASTER_KEY").ok();
     let master = load_or_create_master_key(env_key.as_deref(), &args.master_key_path())
         .map_err(|e| anyhow!(e))?;
-    let store = SqliteStore::open(&args.data_dir.join("castellan.db"))
-        .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
+    let store = open_store(args).await?;
     let engine = Arc::new(
         Engine::new(
-            Arc::new(store),
+            store,
             SecretKeys::from_master(&master),
             Arc::new(SystemClock),
         )
@@ -55,6 +120,21 @@ pub async fn open_engine(args: &DataArgs, cache_ttl_ms: i64) -> anyhow::Result<A
     );
     engine.check_master_key().await.map_err(|e| anyhow!(e))?;
     Ok(engine)
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_store(args: &DataArgs) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match args.postgres_url()? {
+        Some(url) => Arc::new(
+            PostgresStore::open(url, &args.pool.options())
+                .await
+                .with_context(|| format!("opening the database ({})", args.describe()))?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&args.data_dir.join("castellan.db"))
+                .with_context(|| format!("opening the database in {}", args.data_dir.display()))?,
+        ),
+    })
 }
 
 /// Service-owner credentials that were generated now, to print once.

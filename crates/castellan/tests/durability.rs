@@ -47,7 +47,7 @@ impl Server {
             } else if let Some((name, value)) = line.trim().split_once(':') {
                 printed.push((name.to_owned(), value.trim().to_owned()));
             }
-            let last = if demo { "curl" } else { "data directory" };
+            let last = if demo { "curl" } else { "database:" };
             if line.contains(last) {
                 break;
             }

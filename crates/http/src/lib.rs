@@ -103,15 +103,21 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .with_state(engine)
 }
 
+/// Ready when the database answers: 503 while it does not, so a load balancer sends calls to
+/// other nodes; it recovers by itself when the database does.
 async fn readyz(
     axum::extract::State(engine): axum::extract::State<AppState>,
-) -> Result<&'static str, ApiError> {
-    engine
-        .store()
-        .ping()
-        .await
-        .map_err(|e| ApiError::internal("/readyz", e))?;
-    Ok("ready")
+) -> (axum::http::StatusCode, &'static str) {
+    match engine.store().ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database does not answer",
+            )
+        }
+    }
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

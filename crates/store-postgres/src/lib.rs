@@ -9,6 +9,7 @@
 
 mod clients;
 mod error;
+mod export;
 mod grants;
 mod schema;
 mod services;
@@ -445,5 +446,18 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: Millis, batch: u32) -> StoreResult<u64> {
         single!(self, |c| grants::purge_expired(c, now, batch)).await
+    }
+
+    async fn export_rows(
+        &self,
+        table: castellan_store::export::Table,
+        after: &castellan_store::export::Cursor,
+        limit: u32,
+    ) -> StoreResult<Vec<castellan_store::export::Row>> {
+        single!(self, |c| export::export_rows(c, table, after, limit)).await
+    }
+
+    async fn import_rows(&self, rows: &[castellan_store::export::Row]) -> StoreResult<()> {
+        transact!(self, |tx| export::import_rows(&tx, rows)).await
     }
 }

@@ -9,6 +9,7 @@
 mod clients;
 mod connection;
 mod error;
+mod export;
 mod grants;
 mod readers;
 mod rows;
@@ -325,6 +326,23 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now: Millis, batch: u32) -> StoreResult<u64> {
         self.writer
             .run(move |tx| grants::purge_expired(tx, now, batch))
+            .await
+    }
+
+    async fn export_rows(
+        &self,
+        table: castellan_store::export::Table,
+        after: &castellan_store::export::Cursor,
+        limit: u32,
+    ) -> StoreResult<Vec<castellan_store::export::Row>> {
+        self.readers
+            .with(|c| export::export_rows(c, table, after, limit))
+    }
+
+    async fn import_rows(&self, rows: &[castellan_store::export::Row]) -> StoreResult<()> {
+        let rows = rows.to_vec();
+        self.writer
+            .run(move |tx| export::import_rows(tx, &rows))
             .await
     }
 }

@@ -13,6 +13,7 @@ use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord
 use castellan_core::secret::SecretHash;
 
 pub mod codec;
+pub mod export;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
@@ -265,4 +266,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes at most `batch` expired tickets, codes, token records (both tokens expired) and
     /// retired refresh tokens. Returns how many rows went.
     async fn purge_expired(&self, now: Millis, batch: u32) -> StoreResult<u64>;
+
+    // --- moving between backends ------------------------------------------------------------
+    /// Up to `limit` rows of `table` in key order, starting after `after`.
+    async fn export_rows(
+        &self,
+        table: export::Table,
+        after: &export::Cursor,
+        limit: u32,
+    ) -> StoreResult<Vec<export::Row>>;
+    /// Stores rows exactly as given (numbers included), all or none. `Conflict` if a key is
+    /// taken. Counters and metadata are set, not added.
+    async fn import_rows(&self, rows: &[export::Row]) -> StoreResult<()>;
 }

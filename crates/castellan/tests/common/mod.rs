@@ -1,12 +1,16 @@
-//! The harness the HTTP integration tests share: the real router and the embedded store on an
-//! ephemeral port, a service with two clients, and helpers for the calls an authorization
-//! server makes.
+//! The harness the HTTP integration tests share: the real router and a store on an ephemeral
+//! port, a service with two clients, and helpers for the calls an authorization server makes.
+//! The store is the embedded one, or PostgreSQL (a scratch database on the server of
+//! `CASTELLAN_TEST_DATABASE_URL`) when `CASTELLAN_TEST_BACKEND=postgres`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
 use castellan_core::secret::SecretKeys;
 use castellan_engine::{Engine, SystemClock};
+use castellan_store::Store;
+use castellan_store_postgres::testing::ScratchDatabase;
+use castellan_store_postgres::{PoolOptions, PostgresStore};
 use castellan_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -18,15 +22,36 @@ pub const REDIRECT_ENC: &str = "https%3A%2F%2Fclient.example.org%2Fcb%2Fexample.
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _data: TestData,
+}
+
+/// What holds a test server's data; dropped (deleted) with the server.
+enum TestData {
+    Dir(tempfile::TempDir),
+    Database(Box<ScratchDatabase>),
+}
+
+/// A fresh, empty store of the backend the run asks for.
+async fn test_store() -> (Arc<dyn Store>, TestData) {
+    if std::env::var("CASTELLAN_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let server = std::env::var("CASTELLAN_TEST_DATABASE_URL")
+            .expect("CASTELLAN_TEST_BACKEND=postgres needs CASTELLAN_TEST_DATABASE_URL");
+        let db = ScratchDatabase::create(&server).await;
+        let store = PostgresStore::open(&db.url, &PoolOptions::default())
+            .await
+            .unwrap();
+        return (Arc::new(store), TestData::Database(Box::new(db)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("castellan.db")).unwrap();
+    (Arc::new(store), TestData::Dir(dir))
 }
 
 impl TestServer {
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("castellan.db")).unwrap();
+        let (store, data) = test_store().await;
         let engine = Arc::new(Engine::new(
-            Arc::new(store),
+            store,
             SecretKeys::from_master(&[9u8; 32]),
             Arc::new(SystemClock),
         ));
@@ -38,7 +63,7 @@ impl TestServer {
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
-            _dir: dir,
+            _data: data,
         }
     }
 
