@@ -693,3 +693,54 @@ async fn export_and_import_move_an_installation_both_ways() {
         .await;
     assert_eq!(refreshed["action"], "OK", "{refreshed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_additions_on_both_nodes_are_all_kept() {
+    let Some((_db, a, b, api)) = two_nodes().await else {
+        return;
+    };
+    let path = format!("/api/service/keys/add/{}", api.key);
+    let mut adds = Vec::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let (http, url) = (api.http.clone(), format!("{base}{path}"));
+        adds.push(tokio::spawn(async move {
+            let reply: Value = http
+                .post(url)
+                .basic_auth(OWNER_KEY, Some(OWNER_SECRET))
+                .json(&json!({"alg": "ES256"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            reply["kid"].as_str().expect("a kid").to_owned()
+        }));
+    }
+    let mut kids = Vec::new();
+    for add in adds {
+        kids.push(add.await.unwrap());
+    }
+    // Read back through either node: every key added through either is there.
+    for base in [&a.base, &b.base] {
+        let keys: Value = api
+            .http
+            .get(format!("{base}/api/service/jwks/get"))
+            .basic_auth(&api.key, Some(&api.secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let published = keys["keys"].as_array().unwrap();
+        for kid in &kids {
+            assert!(
+                published.iter().any(|k| k["kid"] == kid.as_str()),
+                "{kid} lost"
+            );
+        }
+        assert_eq!(published.len(), 4 + kids.len());
+    }
+}

@@ -208,7 +208,7 @@ impl Engine {
         ))
     }
 
-    async fn owned_service(
+    pub(crate) async fn owned_service(
         &self,
         owner: Option<&OwnerRecord>,
         api_key: i64,
@@ -264,9 +264,27 @@ impl Engine {
         &self,
         owner: Option<&OwnerRecord>,
         api_key: i64,
-        mut input: Service,
+        input: Service,
     ) -> ManageResult<Service> {
         let existing = self.owned_service(owner, api_key).await?;
+        let record = self.updated_service_record(existing, input)?;
+        let updated = self.store.update_service(record.clone()).await?;
+        self.forget_service(api_key);
+        if !updated {
+            return Err(ManageError::NotFound(format!(
+                "The service (API Key = {api_key}) does not exist."
+            )));
+        }
+        self.with_metadata(self.reveal_service(record)).await
+    }
+
+    /// The record that replaces `existing` with the settings of `input`, keeping what callers
+    /// cannot change (API key, number, owner, creation time, API secret).
+    pub(crate) fn updated_service_record(
+        &self,
+        existing: ServiceRecord,
+        mut input: Service,
+    ) -> ManageResult<ServiceRecord> {
         input.normalize();
         validate_service(&input)?;
         let sealed_jwks = self.seal_jwks(input.jwks.as_deref())?;
@@ -278,20 +296,12 @@ impl Engine {
         input.modified_at = self.now();
         input.api_secret = None;
         input.metadata = None;
-        let record = ServiceRecord {
+        Ok(ServiceRecord {
             owner_api_key: existing.owner_api_key,
             secret_hash: existing.secret_hash,
             sealed_jwks,
             service: input,
-        };
-        let updated = self.store.update_service(record.clone()).await?;
-        self.forget_service(api_key);
-        if !updated {
-            return Err(ManageError::NotFound(format!(
-                "The service (API Key = {api_key}) does not exist."
-            )));
-        }
-        self.with_metadata(self.reveal_service(record)).await
+        })
     }
 
     pub async fn delete_service(

@@ -51,26 +51,44 @@ impl Engine {
             .await
             .map_err(|e| ManageError::BadRequest(format!("key generation stopped: {e}")))?
             .map_err(|e| ManageError::BadRequest(e.0))?;
-        self.change_keys(owner, api_key, |set| Ok(rotation::add(set, jwk)))
+        self.change_keys(owner, api_key, |set| Ok(rotation::add(set, jwk.clone())))
             .await?
             .pop()
             .ok_or_else(|| ManageError::BadRequest("the key was not added".into()))
     }
 
     /// Applies a change to the key set and stores it, leaving every other setting of the
-    /// service as it is; returns the keys as they are then.
+    /// service as it is; returns the keys as they are then. The write is a compare-and-swap on
+    /// the stored key set: when another change (from this process or another node on the same
+    /// database) came in between, the change is applied again to the newer set.
     async fn change_keys(
         &self,
         owner: Option<&OwnerRecord>,
         api_key: i64,
-        change: impl FnOnce(&JwkSet) -> ManageResult<JwkSet>,
+        change: impl Fn(&JwkSet) -> ManageResult<JwkSet>,
     ) -> ManageResult<Vec<KeyState>> {
+        const ATTEMPTS: usize = 8;
+        // Within one process, changes queue here instead of retrying against each other.
         let _one_at_a_time = self.key_changes.lock().await;
-        let mut service = self.get_service(owner, api_key).await?;
-        let set = change(&Self::key_set(&service)?)?;
-        service.jwks = Some(set.to_json(false).into());
-        self.update_service(owner, api_key, service).await?;
-        Ok(rotation::describe(&set))
+        for _ in 0..ATTEMPTS {
+            let existing = self.owned_service(owner, api_key).await?;
+            let expected = existing.sealed_jwks.clone();
+            let mut service = self.reveal_service(existing.clone());
+            let set = change(&Self::key_set(&service)?)?;
+            service.jwks = Some(set.to_json(false).into());
+            let record = self.updated_service_record(existing, service)?;
+            let swapped = self
+                .store
+                .update_service_if_keys(record, expected.as_deref())
+                .await?;
+            self.forget_service(api_key);
+            if swapped {
+                return Ok(rotation::describe(&set));
+            }
+        }
+        Err(ManageError::Conflict(format!(
+            "the keys of service {api_key} kept changing; try again"
+        )))
     }
 
     pub async fn activate_service_key(

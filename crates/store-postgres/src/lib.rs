@@ -253,6 +253,19 @@ impl Store for PostgresStore {
         transact!(self, |tx| services::update_service(&tx, record.clone())).await
     }
 
+    async fn update_service_if_keys(
+        &self,
+        record: ServiceRecord,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        transact!(self, |tx| services::update_service_if_keys(
+            &tx,
+            record.clone(),
+            expected
+        ))
+        .await
+    }
+
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool> {
         transact!(self, |tx| services::delete_service(&tx, api_key)).await
     }

@@ -170,7 +170,24 @@ pub async fn list_services(
 }
 
 /// Replaces everything but the API key and the number the store assigned.
-pub async fn update_service(tx: &Transaction<'_>, mut record: ServiceRecord) -> PgResult<bool> {
+pub async fn update_service(tx: &Transaction<'_>, record: ServiceRecord) -> PgResult<bool> {
+    replace_service(tx, record, None).await
+}
+
+/// `update_service` when the stored sealed JWK Set is still `expected`.
+pub async fn update_service_if_keys(
+    tx: &Transaction<'_>,
+    record: ServiceRecord,
+    expected: Option<&str>,
+) -> PgResult<bool> {
+    replace_service(tx, record, Some(expected)).await
+}
+
+async fn replace_service(
+    tx: &Transaction<'_>,
+    mut record: ServiceRecord,
+    expected_keys: Option<Option<&str>>,
+) -> PgResult<bool> {
     let api_key = record.service.api_key;
     let Some(row) = sql::query_opt(
         tx,
@@ -184,16 +201,22 @@ pub async fn update_service(tx: &Transaction<'_>, mut record: ServiceRecord) -> 
     record.service.number = codec::number(col(&row, 0)?)?;
     record.service.api_secret = None;
     record.service.jwks = None;
+    let (check, expected) = match expected_keys {
+        Some(expected) => (true, expected),
+        None => (false, None),
+    };
     let updated = sql::execute(
         tx,
         "UPDATE services SET owner_api_key = $2, secret_hash = $3, doc = $4, sealed_jwks = $5
-         WHERE api_key = $1",
+         WHERE api_key = $1 AND (NOT $6 OR sealed_jwks IS NOT DISTINCT FROM $7::TEXT)",
         &[
             &api_key,
             &record.owner_api_key,
             &record.secret_hash.as_str(),
             &to_json(&record.service)?,
             &record.sealed_jwks,
+            &check,
+            &expected,
         ],
     )
     .await?;

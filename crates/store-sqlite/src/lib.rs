@@ -129,6 +129,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn update_service_if_keys(
+        &self,
+        record: ServiceRecord,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let expected = expected.map(str::to_owned);
+        self.writer
+            .run(move |tx| services::update_service_if_keys(tx, record, expected.as_deref()))
+            .await
+    }
+
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool> {
         self.writer
             .run(move |tx| services::delete_service(tx, api_key))

@@ -154,27 +154,51 @@ pub fn list_services(
 }
 
 /// Replaces everything but the API key and the number the store assigned.
-pub fn update_service(conn: &Connection, mut record: ServiceRecord) -> StoreResult<bool> {
+pub fn update_service(conn: &Connection, record: ServiceRecord) -> StoreResult<bool> {
+    replace_service(conn, record, None)
+}
+
+/// `update_service` when the stored sealed JWK Set is still `expected`.
+pub fn update_service_if_keys(
+    conn: &Connection,
+    record: ServiceRecord,
+    expected: Option<&str>,
+) -> StoreResult<bool> {
+    replace_service(conn, record, Some(expected))
+}
+
+fn replace_service(
+    conn: &Connection,
+    mut record: ServiceRecord,
+    expected_keys: Option<Option<&str>>,
+) -> StoreResult<bool> {
     let Some(number) = number_of(conn, record.service.api_key)? else {
         return Ok(false);
     };
     record.service.number = number;
     record.service.api_secret = None;
     record.service.jwks = None;
-    conn.prepare_cached(
-        "UPDATE services SET owner_api_key = ?2, secret_hash = ?3, doc = ?4, sealed_jwks = ?5
-         WHERE api_key = ?1",
-    )
-    .db()?
-    .execute(params![
-        record.service.api_key,
-        record.owner_api_key,
-        record.secret_hash.as_str(),
-        to_json(&record.service)?,
-        record.sealed_jwks,
-    ])
-    .db()?;
-    Ok(true)
+    let (check, expected) = match expected_keys {
+        Some(expected) => (true, expected),
+        None => (false, None),
+    };
+    let updated = conn
+        .prepare_cached(
+            "UPDATE services SET owner_api_key = ?2, secret_hash = ?3, doc = ?4, sealed_jwks = ?5
+             WHERE api_key = ?1 AND (NOT ?6 OR sealed_jwks IS ?7)",
+        )
+        .db()?
+        .execute(params![
+            record.service.api_key,
+            record.owner_api_key,
+            record.secret_hash.as_str(),
+            to_json(&record.service)?,
+            record.sealed_jwks,
+            check,
+            expected,
+        ])
+        .db()?;
+    Ok(updated > 0)
 }
 
 /// Deletes the service with everything issued under it. Clients go by the foreign key's cascade.

@@ -157,6 +157,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Page<ServiceRecord>>;
     /// Replaces the stored service document; `false` if there is no such service.
     async fn update_service(&self, record: ServiceRecord) -> StoreResult<bool>;
+    /// Replaces the stored service document only if its sealed JWK Set is still `expected`
+    /// (compare-and-swap: each sealing is unique, so an equal value means no other change came
+    /// in between, on any node). `false` if it changed or the service is gone.
+    async fn update_service_if_keys(
+        &self,
+        record: ServiceRecord,
+        expected: Option<&str>,
+    ) -> StoreResult<bool>;
     /// Deletes the service and everything under it (clients, tickets, codes, tokens).
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool>;
     async fn count_clients(&self, service_api_key: i64) -> StoreResult<u64>;

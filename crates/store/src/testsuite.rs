@@ -53,6 +53,7 @@ macro_rules! store_suite {
             exclusive_insert,
             purge,
             export_and_import,
+            service_keys_compare_and_swap,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -1482,4 +1483,72 @@ pub async fn export_and_import<S: Store>(store: Arc<S>) {
             .unwrap(),
         Redemption::Redeemed
     );
+}
+
+pub async fn service_keys_compare_and_swap<S: Store>(store: Arc<S>) {
+    store.create_service(service(11, 1, "one")).await.unwrap();
+    let with_keys = |sealed: &str| {
+        let mut record = service(11, 1, "one");
+        record.sealed_jwks = Some(sealed.to_owned());
+        record
+    };
+    // The stored set is the expected one: replaced.
+    assert!(
+        store
+            .update_service_if_keys(with_keys("v2"), Some("sealed-jwks-11"))
+            .await
+            .unwrap()
+    );
+    // Stale expectations (an old value, or none while there is one) change nothing.
+    assert!(
+        !store
+            .update_service_if_keys(with_keys("v3"), Some("sealed-jwks-11"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_service_if_keys(with_keys("v3"), None)
+            .await
+            .unwrap()
+    );
+    let stored = store.get_service(11).await.unwrap().unwrap();
+    assert_eq!(stored.sealed_jwks.as_deref(), Some("v2"));
+    assert_eq!(stored.service.number, 1);
+    // No keys yet is an expectation too.
+    let mut bare = service(12, 1, "two");
+    bare.sealed_jwks = None;
+    store.create_service(bare).await.unwrap();
+    let mut keyed = service(12, 1, "two");
+    keyed.sealed_jwks = Some("k1".into());
+    assert!(store.update_service_if_keys(keyed, None).await.unwrap());
+    // A missing service is not updated.
+    assert!(
+        !store
+            .update_service_if_keys(service(99, 1, "none"), None)
+            .await
+            .unwrap()
+    );
+
+    // Concurrent swaps from the same expectation: exactly one wins.
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        let record = with_keys(&format!("race-{i}"));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store
+                .update_service_if_keys(record, Some("v2"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
 }
