@@ -56,7 +56,8 @@ pub async fn migrate(conn: &mut Object) -> PgResult<Vec<i64>> {
 }
 
 /// `CREATE TABLE IF NOT EXISTS` can still collide when two nodes run it at the same instant
-/// (PostgreSQL checks the catalogue before it locks it); the loser retries and finds the table.
+/// (PostgreSQL checks the catalogue before it locks it, and reports the clash as a duplicate
+/// table, type or catalogue key); the loser retries and finds the table.
 async fn create_version_table(conn: &Object) -> PgResult<()> {
     const CREATE: &str = "CREATE TABLE IF NOT EXISTS castellan_schema (
         version    BIGINT PRIMARY KEY,
@@ -70,7 +71,9 @@ async fn create_version_table(conn: &Object) -> PgResult<()> {
             Err(e)
                 if attempts < 3
                     && e.code().is_some_and(|c| {
-                        *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::DUPLICATE_TABLE
+                        *c == SqlState::UNIQUE_VIOLATION
+                            || *c == SqlState::DUPLICATE_TABLE
+                            || *c == SqlState::DUPLICATE_OBJECT
                     }) =>
             {
                 attempts += 1;
