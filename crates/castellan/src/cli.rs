@@ -194,8 +194,9 @@ enum ClientCommand {
 /// Log lines go to stderr from a background thread, so a request never waits on the write;
 /// the returned guard flushes what is queued when it drops.
 fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // The database's own notices ("relation already exists, skipping") are not news.
+        .unwrap_or_else(|_| "info,tokio_postgres=warn".into());
     let json = std::env::var("CASTELLAN_LOG_FORMAT").is_ok_and(|v| v == "json");
     // Not lossy: under a flood of lines, callers wait rather than lines being dropped. The
     // writer thread flushes whenever it has emptied its queue, so buffering only joins the

@@ -744,3 +744,78 @@ async fn key_additions_on_both_nodes_are_all_kept() {
         assert_eq!(published.len(), 4 + kids.len());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_refresh_survives_concurrent_updates_on_the_other_node() {
+    let Some((_db, a, b, api)) = two_nodes().await else {
+        return;
+    };
+    let client_path =
+        |verb: &str, base: &str| format!("{base}/api/client/{verb}/{}", api.client_id);
+    let get = || async {
+        let client: Value = api
+            .http
+            .get(client_path("get", &a.base))
+            .basic_auth(&api.key, Some(&api.secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        client
+    };
+    // Twenty settings updates through A race one secret refresh through B.
+    let start = Arc::new(tokio::sync::Barrier::new(21));
+    let mut updates = Vec::new();
+    for i in 0..20 {
+        let (api, url, start) = (api.clone(), client_path("update", &a.base), start.clone());
+        let mut client = get().await;
+        updates.push(tokio::spawn(async move {
+            client["clientName"] = json!(format!("renamed {i}"));
+            start.wait().await;
+            let status = api
+                .http
+                .post(url)
+                .basic_auth(&api.key, Some(&api.secret))
+                .json(&client)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 200);
+        }));
+    }
+    start.wait().await;
+    let refreshed: Value = api
+        .http
+        .get(client_path("secret/refresh", &b.base))
+        .basic_auth(&api.key, Some(&api.secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for update in updates {
+        update.await.unwrap();
+    }
+    let new_secret = refreshed["newClientSecret"].as_str().unwrap().to_owned();
+    assert_eq!(refreshed["oldClientSecret"], api.client_secret.as_str());
+    assert!(
+        get().await["clientName"]
+            .as_str()
+            .unwrap()
+            .starts_with("renamed")
+    );
+    // The refreshed secret is the one that works, on both nodes once their caches turn over.
+    tokio::time::sleep(Duration::from_millis(CACHE_TTL_MS)).await;
+    for node in [&a, &b] {
+        let with_new = Api {
+            client_secret: new_secret.clone(),
+            ..api.on(node)
+        };
+        assert!(with_new.client_credentials().await.unwrap().is_some());
+        assert!(api.on(node).client_credentials().await.unwrap().is_none());
+    }
+}

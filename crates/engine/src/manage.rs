@@ -493,25 +493,39 @@ impl Engine {
         Ok(client_id)
     }
 
-    /// Replaces the client's secret with `new_secret`, or a generated one.
+    /// Replaces the client's secret with `new_secret`, or a generated one. The write is a
+    /// compare-and-swap on the stored secret, so of concurrent changes (on any node) each one
+    /// reports the secret it replaced and the last one stands.
     pub async fn change_client_secret(
         &self,
         service: &Service,
         identifier: &str,
         new_secret: Option<String>,
     ) -> ManageResult<ClientSecretChange> {
+        const ATTEMPTS: usize = 8;
         if let Some(s) = &new_secret {
             validate_client_secret(s)?;
         }
-        let mut record = self.client_record(service, identifier).await?;
-        let old_secret = self.keys.open(&record.sealed_secret).unwrap_or_default();
         let new_secret = new_secret.unwrap_or_else(|| new_client_secret(&mut SystemEntropy));
-        record.sealed_secret = self.keys.seal(&new_secret, &mut SystemEntropy);
-        let client_id = self.save_client(service, identifier, record).await?;
-        Ok(ClientSecretChange {
-            client_id,
-            new_secret,
-            old_secret,
-        })
+        let sealed = self.keys.seal(&new_secret, &mut SystemEntropy);
+        for _ in 0..ATTEMPTS {
+            let record = self.client_record(service, identifier).await?;
+            let client_id = record.client.client_id;
+            let swapped = self
+                .store
+                .set_client_secret(service.api_key, client_id, &record.sealed_secret, &sealed)
+                .await?;
+            self.forget_clients(service.api_key);
+            if swapped {
+                return Ok(ClientSecretChange {
+                    client_id,
+                    new_secret,
+                    old_secret: self.keys.open(&record.sealed_secret).unwrap_or_default(),
+                });
+            }
+        }
+        Err(ManageError::Conflict(format!(
+            "the secret of client {identifier} kept changing; try again"
+        )))
     }
 }

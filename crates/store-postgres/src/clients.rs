@@ -112,7 +112,7 @@ pub async fn list(
     })
 }
 
-/// Replaces the document and sealed secret; keeps the number the store assigned.
+/// Replaces the document; keeps the number the store assigned and the sealed secret.
 pub async fn update(tx: &Transaction<'_>, mut record: ClientRecord) -> PgResult<bool> {
     let Some(row) = sql::query_opt(
         tx,
@@ -127,18 +127,35 @@ pub async fn update(tx: &Transaction<'_>, mut record: ClientRecord) -> PgResult<
     record.client.client_secret = None;
     let updated = sql::execute(
         tx,
-        "UPDATE clients SET alias = $2, developer = $3, sealed_secret = $4, doc = $5
-         WHERE client_id = $1",
+        "UPDATE clients SET alias = $2, developer = $3, doc = $4 WHERE client_id = $1",
         &[
             &record.client.client_id,
             &alias(&record.client),
             &record.client.developer,
-            &record.sealed_secret,
             &to_json(&record.client)?,
         ],
     )
     .await
     .map_err(|e| conflict(e, &record))?;
+    Ok(updated > 0)
+}
+
+/// Swaps the sealed secret if it is still `expected`: one statement, so concurrent changes on
+/// any number of nodes are ordered by the row lock and only one finds its expectation met.
+pub async fn set_secret(
+    c: &impl GenericClient,
+    service_api_key: i64,
+    client_id: i64,
+    expected: &str,
+    sealed_secret: &str,
+) -> PgResult<bool> {
+    let updated = sql::execute(
+        c,
+        "UPDATE clients SET sealed_secret = $4
+         WHERE client_id = $1 AND service_api_key = $2 AND sealed_secret = $3",
+        &[&client_id, &service_api_key, &expected, &sealed_secret],
+    )
+    .await?;
     Ok(updated > 0)
 }
 

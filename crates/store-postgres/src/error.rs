@@ -63,14 +63,21 @@ impl PgError {
     }
 }
 
-/// The server's own message when there is one; otherwise the driver's, with its cause
-/// (`error connecting to server: Connection refused`).
+/// The server's own message when there is one; "unavailable" when the connection failed or
+/// broke (`error connecting to server: Connection refused`); the driver's message otherwise.
 pub fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return format!("database error {}: {}", db.code().code(), db.message());
     }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("database unavailable: {e}: {cause}"),
-        None => format!("database unavailable: {e}"),
+    let cause = std::error::Error::source(e);
+    let unreachable = e.is_closed() || cause.is_some_and(|c| c.is::<std::io::Error>());
+    let what = if unreachable {
+        "database unavailable"
+    } else {
+        "database error"
+    };
+    match cause {
+        Some(cause) => format!("{what}: {e}: {cause}"),
+        None => format!("{what}: {e}"),
     }
 }

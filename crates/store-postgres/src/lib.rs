@@ -311,6 +311,23 @@ impl Store for PostgresStore {
         transact!(self, |tx| clients::update(&tx, record.clone())).await
     }
 
+    async fn set_client_secret(
+        &self,
+        service_api_key: i64,
+        client_id: i64,
+        expected: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool> {
+        single!(self, |c| clients::set_secret(
+            c,
+            service_api_key,
+            client_id,
+            expected,
+            sealed_secret
+        ))
+        .await
+    }
+
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool> {
         transact!(self, |tx| clients::delete(&tx, service_api_key, client_id)).await
     }

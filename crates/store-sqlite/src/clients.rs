@@ -124,7 +124,7 @@ pub fn list(
     rows::page(total, items, client_record)
 }
 
-/// Replaces the document and sealed secret; keeps the number the store assigned.
+/// Replaces the document; keeps the number the store assigned and the sealed secret.
 pub fn update(conn: &Connection, mut record: ClientRecord) -> StoreResult<bool> {
     let number: Option<i32> = conn
         .prepare_cached("SELECT number FROM clients WHERE client_id = ?1 AND service_api_key = ?2")
@@ -142,19 +142,36 @@ pub fn update(conn: &Connection, mut record: ClientRecord) -> StoreResult<bool> 
     record.client.number = number;
     record.client.client_secret = None;
     conn.prepare_cached(
-        "UPDATE clients SET alias = ?2, developer = ?3, sealed_secret = ?4, doc = ?5
-         WHERE client_id = ?1",
+        "UPDATE clients SET alias = ?2, developer = ?3, doc = ?4 WHERE client_id = ?1",
     )
     .db()?
     .execute(params![
         record.client.client_id,
         alias(&record.client),
         record.client.developer,
-        record.sealed_secret,
         to_json(&record.client)?,
     ])
     .db()?;
     Ok(true)
+}
+
+/// Swaps the sealed secret if it is still `expected`.
+pub fn set_secret(
+    conn: &Connection,
+    service_api_key: i64,
+    client_id: i64,
+    expected: &str,
+    sealed_secret: &str,
+) -> StoreResult<bool> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE clients SET sealed_secret = ?4
+             WHERE client_id = ?1 AND service_api_key = ?2 AND sealed_secret = ?3",
+        )
+        .db()?
+        .execute(params![client_id, service_api_key, expected, sealed_secret])
+        .db()?;
+    Ok(updated > 0)
 }
 
 /// Deletes the client and what was issued to it. Its tickets stay: they name no client row

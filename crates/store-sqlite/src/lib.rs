@@ -187,6 +187,21 @@ impl Store for SqliteStore {
         self.writer.run(move |tx| clients::update(tx, record)).await
     }
 
+    async fn set_client_secret(
+        &self,
+        service_api_key: i64,
+        client_id: i64,
+        expected: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool> {
+        let (expected, sealed_secret) = (expected.to_owned(), sealed_secret.to_owned());
+        self.writer
+            .run(move |tx| {
+                clients::set_secret(tx, service_api_key, client_id, &expected, &sealed_secret)
+            })
+            .await
+    }
+
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool> {
         self.writer
             .run(move |tx| clients::delete(tx, service_api_key, client_id))

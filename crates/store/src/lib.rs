@@ -191,9 +191,19 @@ pub trait Store: Send + Sync + 'static {
         start: u32,
         end: u32,
     ) -> StoreResult<Page<ClientRecord>>;
-    /// Replaces the client document and sealed secret. `false` if there is no such client;
-    /// `Conflict` if the new alias is taken.
+    /// Replaces the client document; the sealed secret stays as stored (it changes only through
+    /// `set_client_secret`, so a settings update and a secret change never undo each other).
+    /// `false` if there is no such client; `Conflict` if the new alias is taken.
     async fn update_client(&self, record: ClientRecord) -> StoreResult<bool>;
+    /// Replaces the client's sealed secret if it is still `expected` (compare-and-swap: each
+    /// sealing is unique). `false` if it changed meanwhile or the client is gone.
+    async fn set_client_secret(
+        &self,
+        service_api_key: i64,
+        client_id: i64,
+        expected: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool>;
     /// Deletes the client and its tickets, codes and tokens.
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool>;
 

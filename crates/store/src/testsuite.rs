@@ -54,6 +54,7 @@ macro_rules! store_suite {
             purge,
             export_and_import,
             service_keys_compare_and_swap,
+            client_secret_compare_and_swap,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -493,7 +494,7 @@ pub async fn clients<S: Store>(store: Arc<S>) {
     changed.client.client_id_alias = Some("mobile".into());
     changed.client.client_name = Some("renamed".into());
     changed.client.number = 0;
-    changed.sealed_secret = "sealed-102-v2".into();
+    changed.sealed_secret = "ignored-by-update".into();
     assert!(store.update_client(changed).await.unwrap());
     let got = store
         .get_client_by_alias(11, "mobile")
@@ -503,7 +504,8 @@ pub async fn clients<S: Store>(store: Arc<S>) {
     assert_eq!(got.client.client_id, 102);
     assert_eq!(got.client.number, 2);
     assert_eq!(got.client.client_name.as_deref(), Some("renamed"));
-    assert_eq!(got.sealed_secret, "sealed-102-v2");
+    // The secret changes only through `set_client_secret`.
+    assert_eq!(got.sealed_secret, "sealed-102");
     // The client's service is part of its identity.
     assert!(
         !store
@@ -1540,6 +1542,77 @@ pub async fn service_keys_compare_and_swap<S: Store>(store: Arc<S>) {
             barrier.wait().await;
             store
                 .update_service_if_keys(record, Some("v2"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+pub async fn client_secret_compare_and_swap<S: Store>(store: Arc<S>) {
+    setup(&*store, 11, &[101]).await;
+    assert!(
+        store
+            .set_client_secret(11, 101, "sealed-101", "v2")
+            .await
+            .unwrap()
+    );
+    // A stale expectation, another service's client, or no client: nothing changes.
+    assert!(
+        !store
+            .set_client_secret(11, 101, "sealed-101", "v3")
+            .await
+            .unwrap()
+    );
+    assert!(!store.set_client_secret(12, 101, "v2", "v3").await.unwrap());
+    assert!(!store.set_client_secret(11, 999, "v2", "v3").await.unwrap());
+    let got = store.get_client(11, 101).await.unwrap().unwrap();
+    assert_eq!(got.sealed_secret, "v2");
+
+    // Settings updates and secret changes at once: neither undoes the other.
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            if i == 0 {
+                assert!(store.set_client_secret(11, 101, "v2", "v3").await.unwrap());
+            } else {
+                let mut record = store.get_client(11, 101).await.unwrap().unwrap();
+                record.client.client_name = Some(format!("name {i}"));
+                assert!(store.update_client(record).await.unwrap());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        store
+            .get_client(11, 101)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret,
+        "v3"
+    );
+
+    // Concurrent swaps from one expectation: exactly one wins.
+    let barrier = Arc::new(Barrier::new(16));
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store
+                .set_client_secret(11, 101, "v3", &format!("race-{i}"))
                 .await
                 .unwrap()
         }));
