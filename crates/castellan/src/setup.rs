@@ -47,6 +47,11 @@ pub struct PoolArgs {
     /// milliseconds; past it the call answers with a server error instead of waiting on.
     #[arg(long, env = "CASTELLAN_DATABASE_TIMEOUT_MS", default_value_t = 10000)]
     pub database_timeout_ms: u64,
+    /// PEM certificates to trust for TLS to PostgreSQL (a private CA, or the server's own
+    /// self-signed certificate) instead of the system's roots. TLS is on with `sslmode=require`
+    /// in the URL or with this file; the server's certificate and name are always checked.
+    #[arg(long, env = "CASTELLAN_DATABASE_CA_FILE", value_name = "PEM")]
+    pub database_ca_file: Option<PathBuf>,
 }
 
 impl PoolArgs {
@@ -55,6 +60,7 @@ impl PoolArgs {
             max_connections: self.database_max_connections,
             connect_timeout: Duration::from_millis(self.database_connect_timeout_ms),
             operation_timeout: Duration::from_millis(self.database_timeout_ms),
+            ca_file: self.database_ca_file.clone(),
         }
     }
 }

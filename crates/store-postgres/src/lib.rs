@@ -14,11 +14,13 @@ mod grants;
 mod schema;
 mod services;
 mod sql;
+mod tls;
 mod tokens;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -31,6 +33,7 @@ use castellan_store::{
     StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues, TokenHashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::error::{PgError, PgResult};
@@ -47,6 +50,9 @@ pub struct PoolOptions {
     /// How long one storage operation may take in all: waiting for a free connection,
     /// connecting, and running its statements.
     pub operation_timeout: Duration,
+    /// PEM certificates to trust, instead of the system's roots, when connecting over TLS.
+    /// Giving them turns TLS on even without `sslmode=require` in the URL.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PoolOptions {
@@ -55,6 +61,7 @@ impl Default for PoolOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             operation_timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 }
@@ -79,14 +86,23 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("castellan");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // A connection the server closed (restart, failover) is noticed and replaced.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            // A connection the server closed (restart, failover) is noticed and replaced.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // TLS when the URL requires it (`sslmode=require`) or a CA file is given; then the
+        // server's certificate and name are always verified. Otherwise plain TCP, as with
+        // `sslmode=disable` (`prefer` falls back to it).
+        let tls = config.get_ssl_mode() == SslMode::Require || options.ca_file.is_some();
+        if options.ca_file.is_some() && config.get_ssl_mode() == SslMode::Prefer {
+            config.ssl_mode(SslMode::Require);
+        }
+        let manager = if tls {
+            let connector = tls::connector(options.ca_file.as_deref())?;
+            Manager::from_config(config, connector, manager_config)
+        } else {
+            Manager::from_config(config, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .wait_timeout(Some(options.operation_timeout))

@@ -209,3 +209,125 @@ async fn services_and_clients_are_shared() {
         Err(StoreError::Conflict(_))
     ));
 }
+
+/// The test server's URL with `host` and extra parameters, when the server speaks TLS with the
+/// certificate Debian generates for `localhost` (the machines this project tests on).
+fn tls_setup(server: &str, host: &str, params: &str) -> Option<(String, std::path::PathBuf)> {
+    let ca = std::path::PathBuf::from("/etc/ssl/certs/ssl-cert-snakeoil.pem");
+    if !ca.exists() {
+        eprintln!("skipped: no {} to trust for TLS", ca.display());
+        return None;
+    }
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_host(Some(host)).unwrap();
+    url.set_query(Some(params));
+    Some((url.to_string(), ca))
+}
+
+async fn server_speaks_tls(server: &str) -> bool {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SHOW ssl", &[]).await.unwrap();
+    let on = row.get::<_, String>(0) == "on";
+    if !on {
+        eprintln!("skipped: the test server has ssl off");
+    }
+    on
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_verify_the_server() {
+    let Some(server) = test_server_url() else {
+        return;
+    };
+    if !server_speaks_tls(&server).await {
+        return;
+    }
+    let Some((url, ca)) = tls_setup(&server, "localhost", "sslmode=require") else {
+        return;
+    };
+    let quick = PoolOptions {
+        connect_timeout: std::time::Duration::from_secs(2),
+        operation_timeout: std::time::Duration::from_secs(4),
+        ..PoolOptions::default()
+    };
+
+    // Trusting the server's certificate: connected, over TLS.
+    let trusted = PostgresStore::connect(
+        &url,
+        &PoolOptions {
+            ca_file: Some(ca.clone()),
+            ..quick.clone()
+        },
+    )
+    .unwrap();
+    trusted.ping().await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let encrypted: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+             WHERE ssl AND application_name = 'castellan'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1);
+
+    // A CA that did not sign the server's certificate does not vouch for it.
+    let other_ca = std::env::temp_dir().join(format!("castellan-other-ca-{}", std::process::id()));
+    let bundle = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+    let first = bundle
+        .split_inclusive("-----END CERTIFICATE-----")
+        .next()
+        .unwrap_or_default();
+    std::fs::write(&other_ca, first).unwrap();
+    let untrusted = PostgresStore::connect(
+        &url,
+        &PoolOptions {
+            ca_file: Some(other_ca.clone()),
+            ..quick.clone()
+        },
+    );
+    std::fs::remove_file(&other_ca).unwrap();
+    if first.contains("BEGIN CERTIFICATE") {
+        match untrusted.unwrap().ping().await {
+            Err(StoreError::Backend(message)) => {
+                assert!(message.contains("certificate"), "{message}")
+            }
+            other => panic!("connected to an unverified server: {other:?}"),
+        }
+    } else {
+        eprintln!("skipped the untrusted-CA case: no system CA bundle to borrow a CA from");
+    }
+
+    // The certificate names localhost, not 127.0.0.1.
+    let (by_address, _) = tls_setup(&server, "127.0.0.1", "sslmode=require").unwrap();
+    let misnamed = PostgresStore::connect(
+        &by_address,
+        &PoolOptions {
+            ca_file: Some(ca),
+            ..quick
+        },
+    )
+    .unwrap();
+    assert!(matches!(misnamed.ping().await, Err(StoreError::Backend(_))));
+
+    // A CA file that is not PEM is refused at once.
+    let dir = std::env::temp_dir().join(format!("castellan-ca-{}", std::process::id()));
+    std::fs::write(&dir, "not a certificate").unwrap();
+    let refused = PostgresStore::connect(
+        &url,
+        &PoolOptions {
+            ca_file: Some(dir.clone()),
+            ..PoolOptions::default()
+        },
+    );
+    std::fs::remove_file(&dir).unwrap();
+    assert!(matches!(refused, Err(StoreError::Backend(_))));
+}
