@@ -125,6 +125,19 @@ impl Api {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    /// `GET path` with the service's credentials; the JSON reply.
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(&self.key, Some(&self.secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn post(&self, path: &str, body: Value) -> Value {
         let (status, reply) = self.call(path, body).await.unwrap();
         assert_eq!(status, 200, "{path}: {reply}");
@@ -381,17 +394,9 @@ async fn settings_changed_on_one_node_reach_the_other_within_the_cache_bound() {
     assert_eq!(on_b.authorize().await["action"], "INTERACTION");
 
     // A drops the redirect URI the requests use.
-    let path = format!("/api/client/get/{}", api.client_id);
-    let mut client: Value = api
-        .http
-        .get(format!("{}{path}", a.base))
-        .basic_auth(&api.key, Some(&api.secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut client = on_a
+        .get(&format!("/api/client/get/{}", api.client_id))
+        .await;
     client["redirectUris"] = json!(["https://elsewhere.example.org/cb"]);
     let changed_at = Instant::now();
     on_a.post(&format!("/api/client/update/{}", api.client_id), client)
@@ -723,17 +728,8 @@ async fn key_additions_on_both_nodes_are_all_kept() {
         kids.push(add.await.unwrap());
     }
     // Read back through either node: every key added through either is there.
-    for base in [&a.base, &b.base] {
-        let keys: Value = api
-            .http
-            .get(format!("{base}/api/service/jwks/get"))
-            .basic_auth(&api.key, Some(&api.secret))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    for node in [&a, &b] {
+        let keys = api.on(node).get("/api/service/jwks/get").await;
         let published = keys["keys"].as_array().unwrap();
         for kid in &kids {
             assert!(
@@ -750,60 +746,29 @@ async fn a_secret_refresh_survives_concurrent_updates_on_the_other_node() {
     let Some((_db, a, b, api)) = two_nodes().await else {
         return;
     };
-    let client_path =
-        |verb: &str, base: &str| format!("{base}/api/client/{verb}/{}", api.client_id);
-    let get = || async {
-        let client: Value = api
-            .http
-            .get(client_path("get", &a.base))
-            .basic_auth(&api.key, Some(&api.secret))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        client
-    };
+    let (on_a, on_b) = (api.on(&a), api.on(&b));
+    let client_path = |verb: &str| format!("/api/client/{verb}/{}", api.client_id);
     // Twenty settings updates through A race one secret refresh through B.
     let start = Arc::new(tokio::sync::Barrier::new(21));
     let mut updates = Vec::new();
     for i in 0..20 {
-        let (api, url, start) = (api.clone(), client_path("update", &a.base), start.clone());
-        let mut client = get().await;
+        let (on_a, path, start) = (on_a.clone(), client_path("update"), start.clone());
+        let mut client = on_a.get(&client_path("get")).await;
         updates.push(tokio::spawn(async move {
             client["clientName"] = json!(format!("renamed {i}"));
             start.wait().await;
-            let status = api
-                .http
-                .post(url)
-                .basic_auth(&api.key, Some(&api.secret))
-                .json(&client)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert_eq!(status, 200);
+            on_a.post(&path, client).await;
         }));
     }
     start.wait().await;
-    let refreshed: Value = api
-        .http
-        .get(client_path("secret/refresh", &b.base))
-        .basic_auth(&api.key, Some(&api.secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed = on_b.get(&client_path("secret/refresh")).await;
     for update in updates {
         update.await.unwrap();
     }
     let new_secret = refreshed["newClientSecret"].as_str().unwrap().to_owned();
     assert_eq!(refreshed["oldClientSecret"], api.client_secret.as_str());
     assert!(
-        get().await["clientName"]
+        on_a.get(&client_path("get")).await["clientName"]
             .as_str()
             .unwrap()
             .starts_with("renamed")

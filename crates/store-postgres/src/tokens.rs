@@ -4,6 +4,7 @@ use castellan_core::records::TokenRecord;
 use castellan_store::codec::{TokenRow, from_json};
 use castellan_store::{RefreshLookup, Rotation};
 use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::ToSql;
 
 use crate::error::PgResult;
 use crate::sql::{self, col};
@@ -14,21 +15,26 @@ pub async fn insert_row(c: &impl GenericClient, row: &TokenRow) -> PgResult<()> 
         "INSERT INTO tokens (access_hash, refresh_hash, service_api_key, client_id, subject,
             grant_id, access_expires_at, refresh_expires_at, dead_at, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            &row.access_hash,
-            &row.refresh_hash,
-            &row.service_api_key,
-            &row.client_id,
-            &row.subject,
-            &row.grant_id,
-            &row.access_expires_at,
-            &row.refresh_expires_at,
-            &row.dead_at,
-            &row.data,
-        ],
+        &columns(row),
     )
     .await?;
     Ok(())
+}
+
+/// Values for `$1`..`$10`, in the column order of [`insert_row`].
+fn columns(row: &TokenRow) -> [&(dyn ToSql + Sync); 10] {
+    [
+        &row.access_hash,
+        &row.refresh_hash,
+        &row.service_api_key,
+        &row.client_id,
+        &row.subject,
+        &row.grant_id,
+        &row.access_expires_at,
+        &row.refresh_expires_at,
+        &row.dead_at,
+        &row.data,
+    ]
 }
 
 /// Stores a token; with `exclusive`, first drops the subject's other tokens for the client.
@@ -102,20 +108,7 @@ pub async fn rotate(
             client_id = $4, subject = $5, grant_id = $6, access_expires_at = $7,
             refresh_expires_at = $8, dead_at = $9, data = $10
          WHERE access_hash = $11 AND refresh_hash = $12",
-        &[
-            &row.access_hash,
-            &row.refresh_hash,
-            &row.service_api_key,
-            &row.client_id,
-            &row.subject,
-            &row.grant_id,
-            &row.access_expires_at,
-            &row.refresh_expires_at,
-            &row.dead_at,
-            &row.data,
-            &old_access,
-            &old_refresh,
-        ],
+        &[&columns(row)[..], &[&old_access, &old_refresh]].concat(),
     )
     .await?;
     if updated == 0 {

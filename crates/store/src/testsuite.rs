@@ -1533,17 +1533,31 @@ pub async fn service_keys_compare_and_swap<S: Store>(store: Arc<S>) {
     );
 
     // Concurrent swaps from the same expectation: exactly one wins.
-    let barrier = Arc::new(Barrier::new(16));
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let (store, barrier) = (store.clone(), barrier.clone());
+    let winners = winners_of_race(&store, 16, |store, i| async move {
         let record = with_keys(&format!("race-{i}"));
+        store
+            .update_service_if_keys(record, Some("v2"))
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(winners, 1);
+}
+
+/// Starts `n` calls at once (released together by a barrier) and counts those that say `true`.
+async fn winners_of_race<S, F, Fut>(store: &Arc<S>, n: usize, call: F) -> usize
+where
+    S: Store,
+    F: Fn(Arc<S>, usize) -> Fut,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (call, barrier) = (call(store.clone(), i), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            store
-                .update_service_if_keys(record, Some("v2"))
-                .await
-                .unwrap()
+            call.await
         }));
     }
     let mut winners = 0;
@@ -1552,7 +1566,7 @@ pub async fn service_keys_compare_and_swap<S: Store>(store: Arc<S>) {
             winners += 1;
         }
     }
-    assert_eq!(winners, 1);
+    winners
 }
 
 pub async fn client_secret_compare_and_swap<S: Store>(store: Arc<S>) {
@@ -1605,23 +1619,12 @@ pub async fn client_secret_compare_and_swap<S: Store>(store: Arc<S>) {
     );
 
     // Concurrent swaps from one expectation: exactly one wins.
-    let barrier = Arc::new(Barrier::new(16));
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let (store, barrier) = (store.clone(), barrier.clone());
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            store
-                .set_client_secret(11, 101, "v3", &format!("race-{i}"))
-                .await
-                .unwrap()
-        }));
-    }
-    let mut winners = 0;
-    for task in tasks {
-        if task.await.unwrap() {
-            winners += 1;
-        }
-    }
+    let winners = winners_of_race(&store, 16, |store, i| async move {
+        store
+            .set_client_secret(11, 101, "v3", &format!("race-{i}"))
+            .await
+            .unwrap()
+    })
+    .await;
     assert_eq!(winners, 1);
 }
