@@ -3,7 +3,7 @@
 use castellan_core::enums::{
     ApplicationType, ClientAuthMethod, ClientType, GrantType, ResponseType,
 };
-use castellan_core::model::{Client, Scope, Service};
+use castellan_core::model::{Client, Service};
 use castellan_engine::Engine;
 use castellan_store::OwnerRecord;
 
@@ -14,44 +14,9 @@ pub struct Demo {
     pub client: Client,
 }
 
-fn scope(name: &str, default_entry: bool, description: &str) -> Scope {
-    Scope {
-        name: Some(name.into()),
-        default_entry,
-        description: Some(description.into()),
-        ..Scope::default()
-    }
-}
-
+/// The demo service: the defaults every new service gets (see `castellan_engine::defaults`).
 pub fn demo_service() -> Service {
-    Service {
-        service_name: Some("Demo service".into()),
-        issuer: Some("https://as.example.com".into()),
-        supported_grant_types: Some(vec![
-            GrantType::AuthorizationCode,
-            GrantType::RefreshToken,
-            GrantType::ClientCredentials,
-            GrantType::Password,
-        ]),
-        supported_response_types: Some(vec![ResponseType::Code]),
-        supported_scopes: Some(vec![
-            scope("openid", false, "Sign you in"),
-            scope("profile", false, "Read your profile"),
-            scope("email", false, "Read your e-mail address"),
-            scope("history.read", false, "Read your history"),
-            scope("timeline.read", false, "Read your timeline"),
-        ]),
-        supported_token_auth_methods: Some(vec![
-            ClientAuthMethod::ClientSecretBasic,
-            ClientAuthMethod::ClientSecretPost,
-            ClientAuthMethod::None,
-        ]),
-        access_token_type: Some("Bearer".into()),
-        access_token_duration: 86_400,
-        refresh_token_duration: 864_000,
-        id_token_duration: 86_400,
-        ..Service::default()
-    }
+    castellan_engine::defaults::service("Demo service", "https://as.example.com")
 }
 
 pub fn demo_client() -> Client {

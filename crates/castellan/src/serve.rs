@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// database apply within this time. 0 reads the database on every call.
     #[arg(long, env = "CASTELLAN_CACHE_TTL_MS", default_value_t = castellan_engine::DEFAULT_CACHE_TTL_MS)]
     pub cache_ttl_ms: i64,
+    /// Mark the console's cookies `Secure`: set it when people reach Castellan over HTTPS (for
+    /// example through a TLS-terminating proxy), so the browser never sends them in clear.
+    #[arg(long, env = "CASTELLAN_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// How often expired records are purged, and how many go per batch.
@@ -40,6 +44,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
 
     println!("Castellan listening on http://{local}");
+    println!(
+        "  console:  http://{local}/console (sign in with the service owner's API key and secret)"
+    );
     println!("  database: {}", args.data.describe());
     if let Some(owner) = &generated_owner {
         println!(
@@ -58,11 +65,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     tokio::spawn(purge_loop(engine.clone()));
-    let app = castellan_http::router(engine);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let app = castellan_http::router(engine.clone())
+        .merge(castellan_console::router(engine, args.secure_cookies));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! Used by the HTTP layer and the CLI alike.
 
 mod auth;
+pub mod defaults;
 mod directory;
 mod keys;
 mod manage;

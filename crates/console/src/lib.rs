@@ -1,0 +1,117 @@
+//! The Service Owner Console: server-rendered pages under `/console`, served by `castellan
+//! serve` beside the API and built on the same engine. No JavaScript is needed (one small
+//! script adds copy buttons). Sessions are sealed cookies (`session.rs`), every form carries a
+//! CSRF token, every page is sent with a strict Content-Security-Policy, and sign-in attempts are
+//! limited (`limiter.rs`).
+
+mod form;
+mod limiter;
+mod owner;
+mod pages;
+mod session;
+mod settings;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use castellan_engine::Engine;
+
+use crate::limiter::SignInLimiter;
+
+/// What the console's handlers share.
+pub struct Console {
+    engine: Arc<Engine>,
+    /// Mark cookies `Secure`: the console is reached over HTTPS (directly or through a proxy).
+    secure_cookies: bool,
+    limiter: SignInLimiter,
+}
+
+type State = Arc<Console>;
+
+/// The console's routes, all under `/console`.
+pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
+    let console = Arc::new(Console {
+        engine,
+        secure_cookies,
+        limiter: SignInLimiter::default(),
+    });
+    Router::new()
+        .route("/console", get(owner::home))
+        .route("/console/", get(owner::home))
+        .route(
+            "/console/sign-in",
+            get(owner::sign_in_page).post(owner::sign_in),
+        )
+        .route("/console/sign-out", post(owner::sign_out))
+        .route("/console/services", get(owner::services))
+        .route(
+            "/console/services/new",
+            get(owner::new_service_page).post(owner::create_service),
+        )
+        .route("/console/services/{api_key}", get(owner::service))
+        .route(
+            "/console/services/{api_key}/edit",
+            get(owner::edit_page).post(owner::edit),
+        )
+        .route("/console/services/{api_key}/jwks", get(owner::jwks))
+        .route(
+            "/console/services/{api_key}/keys/{action}",
+            post(owner::keys),
+        )
+        .route("/console/services/{api_key}/delete", post(owner::delete))
+        .route("/console/assets/console.css", get(css))
+        .route("/console/assets/console.js", get(js))
+        .layer(axum::middleware::map_response(protect))
+        .with_state(console)
+}
+
+/// Headers on every console response: no framing, no inline or foreign code, no caching of
+/// pages that may show secrets, no referrer.
+async fn protect(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn css() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../assets/console.css"),
+    )
+}
+
+async fn js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/console.js"),
+    )
+}

@@ -1,0 +1,125 @@
+//! The pages, as askama templates (`templates/`): every value is HTML-escaped on output.
+
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignIn<'a> {
+    pub signed_in: Option<&'a str>,
+    pub csrf: &'a str,
+    pub api_key: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub struct ServiceRow {
+    pub api_key: i64,
+    pub name: String,
+    pub issuer: String,
+    pub clients: String,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+pub struct Services<'a> {
+    pub signed_in: Option<&'a str>,
+    pub services: Vec<ServiceRow>,
+    pub notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "service_new.html")]
+pub struct ServiceNew<'a> {
+    pub signed_in: Option<&'a str>,
+    pub csrf: &'a str,
+    pub name: &'a str,
+    pub issuer: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "service_created.html")]
+pub struct ServiceCreated<'a> {
+    pub signed_in: Option<&'a str>,
+    pub name: &'a str,
+    pub api_key: i64,
+    pub api_secret: &'a str,
+}
+
+pub struct KeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub signing: bool,
+}
+
+pub struct ServiceView {
+    pub api_key: i64,
+    pub name: String,
+    pub issuer: String,
+    pub description: String,
+    pub grant_types: String,
+    pub response_types: String,
+    pub scopes: String,
+    pub access_token_duration: i64,
+    pub refresh_token_duration: i64,
+    pub id_token_duration: i64,
+    pub pkce: String,
+    pub refresh: String,
+    pub clients: String,
+    pub keys: Vec<KeyRow>,
+}
+
+#[derive(Template)]
+#[template(path = "service.html")]
+pub struct ServicePage<'a> {
+    pub signed_in: Option<&'a str>,
+    pub csrf: &'a str,
+    pub view: ServiceView,
+    pub algorithms: &'a [&'a str],
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+pub struct ServiceForm {
+    pub name: String,
+    pub issuer: String,
+    pub description: String,
+    pub grant_types: Vec<Choice>,
+    pub response_types: Vec<Choice>,
+    pub scopes: String,
+    pub access_token_duration: String,
+    pub refresh_token_duration: String,
+    pub id_token_duration: String,
+    pub flags: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "service_edit.html")]
+pub struct ServiceEdit<'a> {
+    pub signed_in: Option<&'a str>,
+    pub csrf: &'a str,
+    pub api_key: i64,
+    pub form: ServiceForm,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "jwks.html")]
+pub struct Jwks<'a> {
+    pub signed_in: Option<&'a str>,
+    pub api_key: i64,
+    pub jwks: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message<'a> {
+    pub signed_in: Option<&'a str>,
+    pub title: &'a str,
+    pub message: &'a str,
+}

@@ -1,0 +1,237 @@
+//! Console sessions, held by the browser in a sealed cookie (AES-256-GCM under a key derived
+//! from the master key, the same sealing as client secrets), so any node can read them and none
+//! keeps state. A session names the owner, carries its CSRF token, and ends after
+//! [`IDLE_LIMIT_S`] without use or [`ABSOLUTE_LIMIT_S`] after sign-in.
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use base64::Engine as _;
+use castellan_core::secret::{Entropy, SecretKeys, ct_eq};
+use castellan_engine::SystemEntropy;
+use serde::{Deserialize, Serialize};
+
+/// The session cookie, and the cookie that carries the sign-in form's CSRF token.
+pub const SESSION_COOKIE: &str = "castellan_console";
+pub const SIGN_IN_COOKIE: &str = "castellan_console_sign_in";
+/// A session unused this long (seconds) is over.
+pub const IDLE_LIMIT_S: u64 = 30 * 60;
+/// A session ends this long (seconds) after sign-in, however busy.
+pub const ABSOLUTE_LIMIT_S: u64 = 12 * 3600;
+/// Marks what a sealed value is, so no other sealed value passes for a session.
+const PURPOSE: &str = "console-session";
+const SIGN_IN_PURPOSE: &str = "console-sign-in";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    purpose: String,
+    pub owner_api_key: i64,
+    pub csrf: String,
+    started_at: u64,
+    seen_at: u64,
+}
+
+pub fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    SystemEntropy.fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Session {
+    /// A new session, with a new CSRF token, for an owner who just signed in.
+    pub fn start(owner_api_key: i64) -> Session {
+        let now = now_s();
+        Session {
+            purpose: PURPOSE.into(),
+            owner_api_key,
+            csrf: random_token(),
+            started_at: now,
+            seen_at: now,
+        }
+    }
+
+    /// The session in the request's cookie, if it is one and still live.
+    pub fn from_headers(keys: &SecretKeys, headers: &HeaderMap) -> Option<Session> {
+        let sealed = cookie(headers, SESSION_COOKIE)?;
+        let session: Session = serde_json::from_str(&keys.open(&sealed)?).ok()?;
+        let now = now_s();
+        let live = session.purpose == PURPOSE
+            && now.saturating_sub(session.seen_at) < IDLE_LIMIT_S
+            && now.saturating_sub(session.started_at) < ABSOLUTE_LIMIT_S;
+        live.then_some(session)
+    }
+
+    /// Whether a form's CSRF field is this session's token.
+    pub fn accepts(&self, csrf: &str) -> bool {
+        ct_eq(self.csrf.as_bytes(), csrf.as_bytes())
+    }
+
+    /// The `Set-Cookie` value that keeps the session going from now on.
+    pub fn renewed_cookie(&self, keys: &SecretKeys, secure: bool) -> Option<HeaderValue> {
+        let mut next = self.clone();
+        next.seen_at = now_s();
+        let json = serde_json::to_string(&next).ok()?;
+        let sealed = keys.seal(&json, &mut SystemEntropy);
+        set_cookie(SESSION_COOKIE, &sealed, IDLE_LIMIT_S, secure)
+    }
+}
+
+/// The sign-in form's CSRF token: random, and also kept sealed in a cookie, so a form posted
+/// from another site (which cannot read or set the cookie) is refused; this stops an attacker
+/// from signing a victim into the attacker's account.
+pub struct SignInToken {
+    pub token: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SignInSeal {
+    purpose: String,
+    token: String,
+    issued_at: u64,
+}
+
+impl SignInToken {
+    pub fn issue(keys: &SecretKeys, secure: bool) -> (SignInToken, Option<HeaderValue>) {
+        let token = random_token();
+        let seal = SignInSeal {
+            purpose: SIGN_IN_PURPOSE.into(),
+            token: token.clone(),
+            issued_at: now_s(),
+        };
+        let cookie = serde_json::to_string(&seal)
+            .ok()
+            .map(|json| keys.seal(&json, &mut SystemEntropy))
+            .and_then(|sealed| set_cookie(SIGN_IN_COOKIE, &sealed, IDLE_LIMIT_S, secure));
+        (SignInToken { token }, cookie)
+    }
+
+    /// Whether the posted token matches the one sealed in the request's cookie.
+    pub fn verify(keys: &SecretKeys, headers: &HeaderMap, posted: &str) -> bool {
+        let Some(sealed) = cookie(headers, SIGN_IN_COOKIE) else {
+            return false;
+        };
+        let Some(seal) = keys
+            .open(&sealed)
+            .and_then(|json| serde_json::from_str::<SignInSeal>(&json).ok())
+        else {
+            return false;
+        };
+        seal.purpose == SIGN_IN_PURPOSE
+            && now_s().saturating_sub(seal.issued_at) < IDLE_LIMIT_S
+            && ct_eq(seal.token.as_bytes(), posted.as_bytes())
+    }
+}
+
+/// `Set-Cookie` for the console's path: HttpOnly, SameSite=Strict, Secure when served over TLS.
+fn set_cookie(name: &str, value: &str, max_age_s: u64, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/console; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .ok()
+}
+
+/// `Set-Cookie` that deletes a cookie.
+pub fn cleared_cookie(name: &str, secure: bool) -> Option<HeaderValue> {
+    set_cookie(name, "", 0, secure)
+}
+
+/// The value of the first cookie called `name`.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Adds `Set-Cookie` values to a response's headers.
+pub fn add_cookies(
+    headers: &mut HeaderMap,
+    cookies: impl IntoIterator<Item = Option<HeaderValue>>,
+) {
+    for value in cookies.into_iter().flatten() {
+        headers.append(SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn request_with(cookie: &HeaderValue) -> HeaderMap {
+        let pair = cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_session_round_trips_and_only_under_its_key() {
+        let keys = SecretKeys::from_master(&[1; 32]);
+        let session = Session::start(42);
+        let cookie = session.renewed_cookie(&keys, true).unwrap();
+        let text = cookie.to_str().unwrap();
+        assert!(
+            text.contains("HttpOnly")
+                && text.contains("SameSite=Strict")
+                && text.contains("Secure")
+        );
+        let headers = request_with(&cookie);
+        let read = Session::from_headers(&keys, &headers).unwrap();
+        assert_eq!(read.owner_api_key, 42);
+        assert!(read.accepts(&session.csrf));
+        assert!(!read.accepts("forged"));
+        assert!(Session::from_headers(&SecretKeys::from_master(&[2; 32]), &headers).is_none());
+    }
+
+    #[test]
+    fn idle_and_old_sessions_are_over() {
+        let keys = SecretKeys::from_master(&[1; 32]);
+        let mut idle = Session::start(42);
+        idle.seen_at -= IDLE_LIMIT_S + 1;
+        let sealed = keys.seal(&serde_json::to_string(&idle).unwrap(), &mut SystemEntropy);
+        let headers = request_with(&set_cookie(SESSION_COOKIE, &sealed, 1, false).unwrap());
+        assert!(Session::from_headers(&keys, &headers).is_none());
+
+        let mut old = Session::start(42);
+        old.started_at -= ABSOLUTE_LIMIT_S + 1;
+        let cookie = old.renewed_cookie(&keys, false).unwrap();
+        assert!(Session::from_headers(&keys, &request_with(&cookie)).is_none());
+    }
+
+    #[test]
+    fn a_sign_in_token_is_not_a_session() {
+        let keys = SecretKeys::from_master(&[1; 32]);
+        let (token, cookie) = SignInToken::issue(&keys, false);
+        let cookie = cookie.unwrap();
+        let pair = cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .replace(SIGN_IN_COOKIE, SESSION_COOKIE);
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+        assert!(Session::from_headers(&keys, &headers).is_none());
+        let headers = request_with(&cookie);
+        assert!(SignInToken::verify(&keys, &headers, &token.token));
+        assert!(!SignInToken::verify(&keys, &headers, "other"));
+    }
+}
