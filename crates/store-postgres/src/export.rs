@@ -50,6 +50,7 @@ pub async fn import_rows(tx: &Transaction<'_>, rows: &[Row]) -> PgResult<()> {
                 match v {
                     Value::Int(i) => i,
                     Value::Text(t) => t,
+                    Value::Owned(t) => t,
                     Value::OptText(t) => t,
                     Value::Bool(b) => b,
                 }

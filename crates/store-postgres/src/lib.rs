@@ -8,6 +8,7 @@
 //! error instead of a hang.
 
 mod clients;
+mod developers;
 mod error;
 mod export;
 mod grants;
@@ -29,8 +30,9 @@ use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord
 use castellan_core::secret::SecretHash;
 use castellan_store::codec::{TokenRow, to_json};
 use castellan_store::{
-    ClientRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation, ServiceRecord, Store,
-    StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues, TokenHashes,
+    ClientRecord, DeveloperRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation,
+    ServiceRecord, Store, StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues,
+    TokenHashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::config::SslMode;
@@ -346,6 +348,26 @@ impl Store for PostgresStore {
 
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool> {
         transact!(self, |tx| clients::delete(&tx, service_api_key, client_id)).await
+    }
+
+    async fn create_developer(&self, record: &DeveloperRecord) -> StoreResult<()> {
+        single!(self, |c| developers::create(c, record)).await
+    }
+
+    async fn get_developer(
+        &self,
+        service_api_key: i64,
+        login: &str,
+    ) -> StoreResult<Option<DeveloperRecord>> {
+        single!(self, |c| developers::get(c, service_api_key, login)).await
+    }
+
+    async fn list_developers(&self, service_api_key: i64) -> StoreResult<Vec<DeveloperRecord>> {
+        single!(self, |c| developers::list(c, service_api_key)).await
+    }
+
+    async fn update_developer(&self, record: &DeveloperRecord) -> StoreResult<bool> {
+        single!(self, |c| developers::update(c, record)).await
     }
 
     async fn put_ticket(

@@ -12,8 +12,14 @@ use tokio_postgres::error::SqlState;
 use crate::error::{PgError, PgResult};
 use crate::sql;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "developers",
+        include_str!("../migrations/0002_developers.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

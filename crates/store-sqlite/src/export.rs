@@ -51,6 +51,7 @@ pub fn import_rows(conn: &Connection, rows: &[Row]) -> StoreResult<()> {
                 match v {
                     Value::Int(i) => i,
                     Value::Text(t) => t,
+                    Value::Owned(t) => t,
                     Value::OptText(t) => t,
                     Value::Bool(b) => b,
                 }

@@ -8,6 +8,7 @@
 
 mod clients;
 mod connection;
+mod developers;
 mod error;
 mod export;
 mod grants;
@@ -24,8 +25,9 @@ use async_trait::async_trait;
 use castellan_core::records::{AuthorizationCode, Millis, TicketKind, TokenRecord};
 use castellan_core::secret::SecretHash;
 use castellan_store::{
-    ClientRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation, ServiceRecord, Store,
-    StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues, TokenHashes,
+    ClientRecord, DeveloperRecord, OwnerRecord, Page, Redemption, RefreshLookup, Rotation,
+    ServiceRecord, Store, StoreError, StoreResult, StoredCode, StoredTicket, TicketIssues,
+    TokenHashes,
 };
 
 use crate::readers::Readers;
@@ -205,6 +207,33 @@ impl Store for SqliteStore {
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool> {
         self.writer
             .run(move |tx| clients::delete(tx, service_api_key, client_id))
+            .await
+    }
+
+    async fn create_developer(&self, record: &DeveloperRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.writer
+            .run(move |tx| developers::create(tx, &record))
+            .await
+    }
+
+    async fn get_developer(
+        &self,
+        service_api_key: i64,
+        login: &str,
+    ) -> StoreResult<Option<DeveloperRecord>> {
+        self.readers
+            .with(|c| developers::get(c, service_api_key, login))
+    }
+
+    async fn list_developers(&self, service_api_key: i64) -> StoreResult<Vec<DeveloperRecord>> {
+        self.readers.with(|c| developers::list(c, service_api_key))
+    }
+
+    async fn update_developer(&self, record: &DeveloperRecord) -> StoreResult<bool> {
+        let record = record.clone();
+        self.writer
+            .run(move |tx| developers::update(tx, &record))
             .await
     }
 

@@ -9,6 +9,7 @@ use crate::error::SqlResultExt;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_service_keys.sql"),
+    include_str!("../migrations/0003_developers.sql"),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::StoreResult;
 
 /// The tables in the order an import must follow (services before their clients).
-pub const TABLES: [Table; 9] = [
+pub const TABLES: [Table; 10] = [
     Table::Meta,
     Table::Counters,
     Table::Owners,
     Table::Services,
     Table::Clients,
+    Table::Developers,
     Table::Tickets,
     Table::Codes,
     Table::Tokens,
@@ -26,6 +27,7 @@ pub enum Table {
     Owners,
     Services,
     Clients,
+    Developers,
     Tickets,
     Codes,
     Tokens,
@@ -94,6 +96,14 @@ pub enum Row {
         sealed_secret: String,
         doc: String,
     },
+    Developer {
+        service_api_key: i64,
+        login: String,
+        display_name: Option<String>,
+        password_hash: String,
+        disabled: bool,
+        created_at: i64,
+    },
     Ticket {
         hash: String,
         kind: String,
@@ -139,6 +149,11 @@ impl Row {
             Row::Counter { name, .. } => Cursor::Text(name.clone()),
             Row::Owner { api_key, .. } | Row::Service { api_key, .. } => Cursor::Int(*api_key),
             Row::Client { client_id, .. } => Cursor::Int(*client_id),
+            Row::Developer {
+                service_api_key,
+                login,
+                ..
+            } => Cursor::Text(developer_id(*service_api_key, login)),
             Row::Ticket { hash, .. }
             | Row::Code { hash, .. }
             | Row::RetiredRefresh { hash, .. } => Cursor::Text(hash.clone()),
@@ -147,11 +162,17 @@ impl Row {
     }
 }
 
+/// The key of a developer row: unique, and ordered for export paging.
+pub fn developer_id(service_api_key: i64, login: &str) -> String {
+    format!("{service_api_key}:{login}")
+}
+
 /// A column value on its way into a backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value<'a> {
     Int(i64),
     Text(&'a str),
+    Owned(String),
     OptText(Option<&'a str>),
     Bool(bool),
 }
@@ -184,6 +205,10 @@ impl Table {
             Table::Clients => {
                 "SELECT client_id, service_api_key, number, alias, developer, sealed_secret, doc
                  FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2"
+            }
+            Table::Developers => {
+                "SELECT service_api_key, login, display_name, password_hash, disabled, created_at
+                 FROM developers WHERE id > $1 ORDER BY id LIMIT $2"
             }
             Table::Tickets => {
                 "SELECT hash, kind, service_api_key, data, expires_at FROM tickets
@@ -245,6 +270,14 @@ impl Row {
                 sealed_secret: c.text(5)?,
                 doc: c.text(6)?,
             },
+            Table::Developers => Row::Developer {
+                service_api_key: c.int(0)?,
+                login: c.text(1)?,
+                display_name: c.opt_text(2)?,
+                password_hash: c.text(3)?,
+                disabled: c.boolean(4)?,
+                created_at: c.int(5)?,
+            },
             Table::Tickets => Row::Ticket {
                 hash: c.text(0)?,
                 kind: c.text(1)?,
@@ -286,8 +319,29 @@ impl Row {
     /// The statement that stores this row as it is (counters and metadata are set, the rest
     /// inserted), and its values for `$1`, `$2`, ...
     pub fn insert(&self) -> (&'static str, Vec<Value<'_>>) {
-        use Value::{Bool, Int, OptText, Text};
+        use Value::{Bool, Int, OptText, Owned, Text};
         match self {
+            Row::Developer {
+                service_api_key,
+                login,
+                display_name,
+                password_hash,
+                disabled,
+                created_at,
+            } => (
+                "INSERT INTO developers
+                    (id, service_api_key, login, display_name, password_hash, disabled, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    Owned(developer_id(*service_api_key, login)),
+                    Int(*service_api_key),
+                    Text(login),
+                    OptText(display_name.as_deref()),
+                    Text(password_hash),
+                    Bool(*disabled),
+                    Int(*created_at),
+                ],
+            ),
             Row::Meta { key, value } => (
                 "INSERT INTO meta (key, value) VALUES ($1, $2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -58,6 +58,20 @@ pub struct ClientRecord {
     pub client: Client,
 }
 
+/// A developer of a service: signs in to the Developer Console and manages the clients whose
+/// `developer` is their login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeveloperRecord {
+    pub service_api_key: i64,
+    /// Unique within the service; what `Client.developer` holds.
+    pub login: String,
+    pub display_name: Option<String>,
+    /// An Argon2id PHC string, never the password.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
 /// A ticket taken out of storage.
 #[derive(Clone, Debug)]
 pub struct StoredTicket {
@@ -165,7 +179,8 @@ pub trait Store: Send + Sync + 'static {
         record: ServiceRecord,
         expected: Option<&str>,
     ) -> StoreResult<bool>;
-    /// Deletes the service and everything under it (clients, tickets, codes, tokens).
+    /// Deletes the service and everything under it (clients, developers, tickets, codes,
+    /// tokens).
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool>;
     async fn count_clients(&self, service_api_key: i64) -> StoreResult<u64>;
 
@@ -206,6 +221,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes the client and its tickets, codes and tokens.
     async fn delete_client(&self, service_api_key: i64, client_id: i64) -> StoreResult<bool>;
+
+    // --- developers -----------------------------------------------------------------------
+    /// Stores a new developer. `Conflict` if the login is taken in the service.
+    async fn create_developer(&self, record: &DeveloperRecord) -> StoreResult<()>;
+    async fn get_developer(
+        &self,
+        service_api_key: i64,
+        login: &str,
+    ) -> StoreResult<Option<DeveloperRecord>>;
+    /// The service's developers by login.
+    async fn list_developers(&self, service_api_key: i64) -> StoreResult<Vec<DeveloperRecord>>;
+    /// Replaces the display name, password hash and disabled flag. `false` if there is no such
+    /// developer.
+    async fn update_developer(&self, record: &DeveloperRecord) -> StoreResult<bool>;
 
     // --- tickets --------------------------------------------------------------------------
     async fn put_ticket(

@@ -23,8 +23,8 @@ use tokio::sync::Barrier;
 
 use crate::export::{Cursor, Row, TABLES};
 use crate::{
-    ClientRecord, Redemption, RefreshLookup, Rotation, ServiceRecord, Store, StoreError,
-    TicketIssues, TokenHashes,
+    ClientRecord, DeveloperRecord, Redemption, RefreshLookup, Rotation, ServiceRecord, Store,
+    StoreError, TicketIssues, TokenHashes,
 };
 
 /// Expands to one `#[test]` per case of the suite, each on a fresh store from `$make`.
@@ -55,6 +55,7 @@ macro_rules! store_suite {
             export_and_import,
             service_keys_compare_and_swap,
             client_secret_compare_and_swap,
+            developers,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -1398,6 +1399,7 @@ pub async fn export_and_import<S: Store>(store: Arc<S>) {
     store.meta_set("fingerprint", "f1").await.unwrap();
     store.upsert_owner(1, hash("owner")).await.unwrap();
     setup(&*store, 11, &[101, 102]).await;
+    store.create_developer(&developer(11, "alice")).await.unwrap();
     store
         .put_ticket(
             TicketKind::Authorization,
@@ -1434,6 +1436,7 @@ pub async fn export_and_import<S: Store>(store: Arc<S>) {
     assert_eq!(count(|r| matches!(r, Row::Owner { .. })), 1);
     assert_eq!(count(|r| matches!(r, Row::Service { .. })), 1);
     assert_eq!(count(|r| matches!(r, Row::Client { .. })), 2);
+    assert_eq!(count(|r| matches!(r, Row::Developer { .. })), 1);
     assert_eq!(count(|r| matches!(r, Row::Ticket { .. })), 1);
     assert_eq!(count(|r| matches!(r, Row::Code { .. })), 1);
     assert_eq!(count(|r| matches!(r, Row::Token { .. })), 2);
@@ -1627,4 +1630,64 @@ pub async fn client_secret_compare_and_swap<S: Store>(store: Arc<S>) {
     })
     .await;
     assert_eq!(winners, 1);
+}
+
+fn developer(service_api_key: i64, login: &str) -> DeveloperRecord {
+    DeveloperRecord {
+        service_api_key,
+        login: login.into(),
+        display_name: Some(format!("{login} (display)")),
+        password_hash: format!("$argon2id$hash-of-{login}"),
+        disabled: false,
+        created_at: NOW,
+    }
+}
+
+pub async fn developers<S: Store>(store: Arc<S>) {
+    setup(&*store, 11, &[]).await;
+    setup(&*store, 12, &[]).await;
+    store
+        .create_developer(&developer(11, "alice"))
+        .await
+        .unwrap();
+    store.create_developer(&developer(11, "bob")).await.unwrap();
+    // A login is unique within its service, not across services.
+    assert!(matches!(
+        store.create_developer(&developer(11, "alice")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_developer(&developer(12, "alice"))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.get_developer(11, "alice").await.unwrap(),
+        Some(developer(11, "alice"))
+    );
+    assert_eq!(store.get_developer(11, "carol").await.unwrap(), None);
+    let logins = |list: Vec<DeveloperRecord>| list.into_iter().map(|d| d.login).collect::<Vec<_>>();
+    assert_eq!(
+        logins(store.list_developers(11).await.unwrap()),
+        ["alice", "bob"]
+    );
+    assert_eq!(logins(store.list_developers(12).await.unwrap()), ["alice"]);
+
+    let mut changed = developer(11, "bob");
+    changed.disabled = true;
+    changed.password_hash = "$argon2id$new".into();
+    changed.display_name = None;
+    assert!(store.update_developer(&changed).await.unwrap());
+    assert_eq!(store.get_developer(11, "bob").await.unwrap(), Some(changed));
+    assert!(
+        !store
+            .update_developer(&developer(11, "carol"))
+            .await
+            .unwrap()
+    );
+
+    // Developers go with their service.
+    assert!(store.delete_service(11).await.unwrap());
+    assert!(store.list_developers(11).await.unwrap().is_empty());
+    assert_eq!(store.list_developers(12).await.unwrap().len(), 1);
 }
