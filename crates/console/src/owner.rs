@@ -16,7 +16,7 @@ use castellan_store::OwnerRecord;
 
 use crate::form::Fields;
 use crate::pages::{self, KeyRow, ServiceRow, ServiceView};
-use crate::session::{self, SESSION_COOKIE, SIGN_IN_COOKIE, Session, SignInToken};
+use crate::session::{self, Principal, Scope, Session, SignInToken};
 use crate::{State, settings};
 
 /// A signed-in owner, or a redirect to the sign-in page.
@@ -30,14 +30,12 @@ impl FromRequestParts<State> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, console: &State) -> Result<Self, Response> {
         let to_sign_in = || Redirect::to("/console/sign-in").into_response();
-        let session =
-            Session::from_headers(console.engine.keys(), &parts.headers).ok_or_else(to_sign_in)?;
-        match console
-            .engine
-            .store()
-            .get_owner(session.owner_api_key)
-            .await
-        {
+        let session = Session::from_headers(console.engine.keys(), &parts.headers, Scope::Owner)
+            .ok_or_else(to_sign_in)?;
+        let Principal::Owner(api_key) = session.principal else {
+            return Err(to_sign_in());
+        };
+        match console.engine.store().get_owner(api_key).await {
             Ok(Some(owner)) => Ok(Signed { session, owner }),
             Ok(None) => Err(to_sign_in()),
             Err(e) => Err(failure(&e.to_string())),
@@ -141,7 +139,7 @@ fn manage_error(console: &State, signed: &Signed, e: ManageError) -> Response {
 // ----- sign-in -------------------------------------------------------------------------------
 
 pub async fn home(console: AxumState<State>, headers: HeaderMap) -> Redirect {
-    match Session::from_headers(console.engine.keys(), &headers) {
+    match Session::from_headers(console.engine.keys(), &headers, Scope::Owner) {
         Some(_) => Redirect::to("/console/services"),
         None => Redirect::to("/console/sign-in"),
     }
@@ -153,7 +151,8 @@ fn sign_in_form(
     api_key: &str,
     error: Option<&str>,
 ) -> Response {
-    let (token, cookie) = SignInToken::issue(console.engine.keys(), console.secure_cookies);
+    let (token, cookie) =
+        SignInToken::issue(console.engine.keys(), Scope::Owner, console.secure_cookies);
     let html = pages::SignIn {
         signed_in: None,
         csrf: &token.token,
@@ -192,7 +191,12 @@ pub async fn sign_in(
     };
     let fields = Fields::parse(&body);
     let (api_key, api_secret) = (fields.get("api_key"), fields.get("api_secret"));
-    if !SignInToken::verify(console.engine.keys(), &headers, fields.get("csrf")) {
+    if !SignInToken::verify(
+        console.engine.keys(),
+        &headers,
+        Scope::Owner,
+        fields.get("csrf"),
+    ) {
         return sign_in_form(
             &console,
             StatusCode::FORBIDDEN,
@@ -213,13 +217,13 @@ pub async fn sign_in(
         Ok(Ok(owner)) => {
             console.limiter.succeeded(&limit_keys[1..]);
             tracing::info!(owner = owner.api_key, "console sign-in");
-            let session = Session::start(owner.api_key);
+            let session = Session::start(Principal::Owner(owner.api_key));
             let mut response = Redirect::to("/console/services").into_response();
             session::add_cookies(
                 response.headers_mut(),
                 [
                     session.renewed_cookie(console.engine.keys(), console.secure_cookies),
-                    session::cleared_cookie(SIGN_IN_COOKIE, console.secure_cookies),
+                    session::cleared_sign_in(Scope::Owner, console.secure_cookies),
                 ],
             );
             response
@@ -249,8 +253,8 @@ pub async fn sign_out(
     let mut response = Redirect::to("/console/sign-in").into_response();
     session::add_cookies(
         response.headers_mut(),
-        [session::cleared_cookie(
-            SESSION_COOKIE,
+        [session::cleared_session(
+            Scope::Owner,
             console.secure_cookies,
         )],
     );

@@ -1,7 +1,9 @@
 //! Console sessions, held by the browser in a sealed cookie (AES-256-GCM under a key derived
 //! from the master key, the same sealing as client secrets), so any node can read them and none
-//! keeps state. A session names the owner, carries its CSRF token, and ends after
-//! [`IDLE_LIMIT_S`] without use or [`ABSOLUTE_LIMIT_S`] after sign-in.
+//! keeps state. A session names who signed in (the owner, or a developer of one service),
+//! carries its CSRF token, and ends after [`IDLE_LIMIT_S`] without use or [`ABSOLUTE_LIMIT_S`]
+//! after sign-in. Owner and developer sessions live in different cookies, and a developer's
+//! cookie is scoped to the path of their service's console.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -10,9 +12,53 @@ use castellan_core::secret::{Entropy, SecretKeys, ct_eq};
 use castellan_engine::SystemEntropy;
 use serde::{Deserialize, Serialize};
 
-/// The session cookie, and the cookie that carries the sign-in form's CSRF token.
-pub const SESSION_COOKIE: &str = "castellan_console";
-pub const SIGN_IN_COOKIE: &str = "castellan_console_sign_in";
+/// Which console a session or sign-in form belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Owner,
+    /// The Developer Console of the service with this API key.
+    Developer(i64),
+}
+
+impl Scope {
+    fn session_cookie(self) -> &'static str {
+        match self {
+            Scope::Owner => "castellan_console",
+            Scope::Developer(_) => "castellan_developer",
+        }
+    }
+
+    fn sign_in_cookie(self) -> &'static str {
+        match self {
+            Scope::Owner => "castellan_console_sign_in",
+            Scope::Developer(_) => "castellan_developer_sign_in",
+        }
+    }
+
+    /// The cookie path: the browser sends a developer's cookie to their service's console only.
+    fn path(self) -> String {
+        match self {
+            Scope::Owner => "/console".to_owned(),
+            Scope::Developer(api_key) => format!("/console/developer/{api_key}"),
+        }
+    }
+}
+
+/// Who signed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Principal {
+    Owner(i64),
+    Developer { service: i64, login: String },
+}
+
+impl Principal {
+    fn scope(&self) -> Scope {
+        match self {
+            Principal::Owner(_) => Scope::Owner,
+            Principal::Developer { service, .. } => Scope::Developer(*service),
+        }
+    }
+}
 /// A session unused this long (seconds) is over.
 pub const IDLE_LIMIT_S: u64 = 30 * 60;
 /// A session ends this long (seconds) after sign-in, however busy.
@@ -24,7 +70,7 @@ const SIGN_IN_PURPOSE: &str = "console-sign-in";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
     purpose: String,
-    pub owner_api_key: i64,
+    pub principal: Principal,
     pub csrf: String,
     started_at: u64,
     seen_at: u64,
@@ -43,24 +89,25 @@ fn random_token() -> String {
 }
 
 impl Session {
-    /// A new session, with a new CSRF token, for an owner who just signed in.
-    pub fn start(owner_api_key: i64) -> Session {
+    /// A new session, with a new CSRF token, for someone who just signed in.
+    pub fn start(principal: Principal) -> Session {
         let now = now_s();
         Session {
             purpose: PURPOSE.into(),
-            owner_api_key,
+            principal,
             csrf: random_token(),
             started_at: now,
             seen_at: now,
         }
     }
 
-    /// The session in the request's cookie, if it is one and still live.
-    pub fn from_headers(keys: &SecretKeys, headers: &HeaderMap) -> Option<Session> {
-        let sealed = cookie(headers, SESSION_COOKIE)?;
+    /// The session of `scope` in the request's cookie, if it is one and still live.
+    pub fn from_headers(keys: &SecretKeys, headers: &HeaderMap, scope: Scope) -> Option<Session> {
+        let sealed = cookie(headers, scope.session_cookie())?;
         let session: Session = serde_json::from_str(&keys.open(&sealed)?).ok()?;
         let now = now_s();
         let live = session.purpose == PURPOSE
+            && session.principal.scope() == scope
             && now.saturating_sub(session.seen_at) < IDLE_LIMIT_S
             && now.saturating_sub(session.started_at) < ABSOLUTE_LIMIT_S;
         live.then_some(session)
@@ -77,7 +124,14 @@ impl Session {
         next.seen_at = now_s();
         let json = serde_json::to_string(&next).ok()?;
         let sealed = keys.seal(&json, &mut SystemEntropy);
-        set_cookie(SESSION_COOKIE, &sealed, IDLE_LIMIT_S, secure)
+        let scope = self.principal.scope();
+        set_cookie(
+            scope.session_cookie(),
+            &scope.path(),
+            &sealed,
+            IDLE_LIMIT_S,
+            secure,
+        )
     }
 }
 
@@ -96,7 +150,11 @@ struct SignInSeal {
 }
 
 impl SignInToken {
-    pub fn issue(keys: &SecretKeys, secure: bool) -> (SignInToken, Option<HeaderValue>) {
+    pub fn issue(
+        keys: &SecretKeys,
+        scope: Scope,
+        secure: bool,
+    ) -> (SignInToken, Option<HeaderValue>) {
         let token = random_token();
         let seal = SignInSeal {
             purpose: SIGN_IN_PURPOSE.into(),
@@ -106,13 +164,21 @@ impl SignInToken {
         let cookie = serde_json::to_string(&seal)
             .ok()
             .map(|json| keys.seal(&json, &mut SystemEntropy))
-            .and_then(|sealed| set_cookie(SIGN_IN_COOKIE, &sealed, IDLE_LIMIT_S, secure));
+            .and_then(|sealed| {
+                set_cookie(
+                    scope.sign_in_cookie(),
+                    &scope.path(),
+                    &sealed,
+                    IDLE_LIMIT_S,
+                    secure,
+                )
+            });
         (SignInToken { token }, cookie)
     }
 
     /// Whether the posted token matches the one sealed in the request's cookie.
-    pub fn verify(keys: &SecretKeys, headers: &HeaderMap, posted: &str) -> bool {
-        let Some(sealed) = cookie(headers, SIGN_IN_COOKIE) else {
+    pub fn verify(keys: &SecretKeys, headers: &HeaderMap, scope: Scope, posted: &str) -> bool {
+        let Some(sealed) = cookie(headers, scope.sign_in_cookie()) else {
             return false;
         };
         let Some(seal) = keys
@@ -127,18 +193,28 @@ impl SignInToken {
     }
 }
 
-/// `Set-Cookie` for the console's path: HttpOnly, SameSite=Strict, Secure when served over TLS.
-fn set_cookie(name: &str, value: &str, max_age_s: u64, secure: bool) -> Option<HeaderValue> {
+/// `Set-Cookie`: HttpOnly, SameSite=Strict, Secure when served over TLS.
+fn set_cookie(
+    name: &str,
+    path: &str,
+    value: &str,
+    max_age_s: u64,
+    secure: bool,
+) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/console; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}"
+        "{name}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}"
     ))
     .ok()
 }
 
-/// `Set-Cookie` that deletes a cookie.
-pub fn cleared_cookie(name: &str, secure: bool) -> Option<HeaderValue> {
-    set_cookie(name, "", 0, secure)
+/// `Set-Cookie` values that end the scope's session and sign-in form.
+pub fn cleared_session(scope: Scope, secure: bool) -> Option<HeaderValue> {
+    set_cookie(scope.session_cookie(), &scope.path(), "", 0, secure)
+}
+
+pub fn cleared_sign_in(scope: Scope, secure: bool) -> Option<HeaderValue> {
+    set_cookie(scope.sign_in_cookie(), &scope.path(), "", 0, secure)
 }
 
 /// The value of the first cookie called `name`.
@@ -184,41 +260,59 @@ mod tests {
     #[test]
     fn a_session_round_trips_and_only_under_its_key() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let session = Session::start(42);
+        let session = Session::start(Principal::Owner(42));
         let cookie = session.renewed_cookie(&keys, true).unwrap();
         let text = cookie.to_str().unwrap();
-        assert!(
-            text.contains("HttpOnly")
-                && text.contains("SameSite=Strict")
-                && text.contains("Secure")
-        );
+        assert!(text.contains("HttpOnly") && text.contains("SameSite=Strict"));
+        assert!(text.contains("Secure") && text.contains("Path=/console;"));
         let headers = request_with(&cookie);
-        let read = Session::from_headers(&keys, &headers).unwrap();
-        assert_eq!(read.owner_api_key, 42);
+        let read = Session::from_headers(&keys, &headers, Scope::Owner).unwrap();
+        assert_eq!(read.principal, Principal::Owner(42));
         assert!(read.accepts(&session.csrf));
         assert!(!read.accepts("forged"));
-        assert!(Session::from_headers(&SecretKeys::from_master(&[2; 32]), &headers).is_none());
+        let other_keys = SecretKeys::from_master(&[2; 32]);
+        assert!(Session::from_headers(&other_keys, &headers, Scope::Owner).is_none());
     }
 
     #[test]
     fn idle_and_old_sessions_are_over() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let mut idle = Session::start(42);
+        let mut idle = Session::start(Principal::Owner(42));
         idle.seen_at -= IDLE_LIMIT_S + 1;
         let sealed = keys.seal(&serde_json::to_string(&idle).unwrap(), &mut SystemEntropy);
-        let headers = request_with(&set_cookie(SESSION_COOKIE, &sealed, 1, false).unwrap());
-        assert!(Session::from_headers(&keys, &headers).is_none());
+        let cookie = set_cookie("castellan_console", "/console", &sealed, 1, false).unwrap();
+        assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
 
-        let mut old = Session::start(42);
+        let mut old = Session::start(Principal::Owner(42));
         old.started_at -= ABSOLUTE_LIMIT_S + 1;
         let cookie = old.renewed_cookie(&keys, false).unwrap();
-        assert!(Session::from_headers(&keys, &request_with(&cookie)).is_none());
+        assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
+    }
+
+    #[test]
+    fn a_developer_session_is_for_one_service_only() {
+        let keys = SecretKeys::from_master(&[1; 32]);
+        let session = Session::start(Principal::Developer {
+            service: 7,
+            login: "alice".into(),
+        });
+        let cookie = session.renewed_cookie(&keys, false).unwrap();
+        assert!(
+            cookie
+                .to_str()
+                .unwrap()
+                .contains("Path=/console/developer/7;")
+        );
+        let headers = request_with(&cookie);
+        assert!(Session::from_headers(&keys, &headers, Scope::Developer(7)).is_some());
+        assert!(Session::from_headers(&keys, &headers, Scope::Developer(8)).is_none());
+        assert!(Session::from_headers(&keys, &headers, Scope::Owner).is_none());
     }
 
     #[test]
     fn a_sign_in_token_is_not_a_session() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let (token, cookie) = SignInToken::issue(&keys, false);
+        let (token, cookie) = SignInToken::issue(&keys, Scope::Owner, false);
         let cookie = cookie.unwrap();
         let pair = cookie
             .to_str()
@@ -226,12 +320,23 @@ mod tests {
             .split(';')
             .next()
             .unwrap()
-            .replace(SIGN_IN_COOKIE, SESSION_COOKIE);
+            .replace("castellan_console_sign_in", "castellan_console");
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
-        assert!(Session::from_headers(&keys, &headers).is_none());
+        assert!(Session::from_headers(&keys, &headers, Scope::Owner).is_none());
         let headers = request_with(&cookie);
-        assert!(SignInToken::verify(&keys, &headers, &token.token));
-        assert!(!SignInToken::verify(&keys, &headers, "other"));
+        assert!(SignInToken::verify(
+            &keys,
+            &headers,
+            Scope::Owner,
+            &token.token
+        ));
+        assert!(!SignInToken::verify(&keys, &headers, Scope::Owner, "other"));
+        assert!(!SignInToken::verify(
+            &keys,
+            &headers,
+            Scope::Developer(7),
+            &token.token
+        ));
     }
 }

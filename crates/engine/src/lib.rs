@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod defaults;
+mod developers;
 mod directory;
 mod keys;
 mod manage;

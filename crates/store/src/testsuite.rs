@@ -1399,7 +1399,10 @@ pub async fn export_and_import<S: Store>(store: Arc<S>) {
     store.meta_set("fingerprint", "f1").await.unwrap();
     store.upsert_owner(1, hash("owner")).await.unwrap();
     setup(&*store, 11, &[101, 102]).await;
-    store.create_developer(&developer(11, "alice")).await.unwrap();
+    store
+        .create_developer(&developer(11, "alice"))
+        .await
+        .unwrap();
     store
         .put_ticket(
             TicketKind::Authorization,
