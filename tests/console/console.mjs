@@ -49,7 +49,7 @@ async function shot(name) {
 }
 
 const xssName = "<script>alert(1)</script><img src=x onerror=alert(2)>";
-let apiKey, apiSecret;
+let apiKey, apiSecret, hostileKey, aliceClient;
 
 await step("an anonymous visit lands on the sign-in page, with the security headers", async () => {
   const response = await page.goto(`${base}/console/services`);
@@ -102,7 +102,7 @@ await step("creating a service shows its API key and secret, once", async () => 
 });
 
 await step("a hostile service name stays text everywhere", async () => {
-  const [hostileKey] = await createService(xssName, "https://as.example.org");
+  [hostileKey] = await createService(xssName, "https://as.example.org");
   assert.equal((await page.textContent("h1")).trim(), xssName);
   for (const path of ["/console/services", `/console/services/${hostileKey}`, `/console/services/${hostileKey}/edit`]) {
     await page.goto(`${base}${path}`);
@@ -164,7 +164,125 @@ await step("forms without this session's CSRF token are refused", async () => {
   assert.equal(await page.locator("text=forged").count(), 0);
 });
 
-await step("the walk-through runs over the API with the service made in the browser", async () => {
+
+// ----- developers and the Developer Console -------------------------------------------------
+
+await step("the owner adds two developers", async () => {
+  await page.goto(`${base}/console/services/${apiKey}`);
+  for (const [login, name, password] of [["alice", "Alice", "alice-password-1"], ["bob", "Bob", "bob-password-12"]]) {
+    await page.fill("#dev_login", login);
+    await page.fill("#dev_name", name);
+    await page.fill("#dev_password", password);
+    await page.click("text=Add the developer");
+    assert.match(await page.textContent("[role=status]"), new RegExp(`Developer ${login} added`));
+  }
+  // A short password is refused with a message.
+  await page.fill("#dev_login", "carol");
+  await page.fill("#dev_password", "short");
+  await page.evaluate(() => document.querySelector("#dev_password").removeAttribute("minlength"));
+  await page.click("text=Add the developer");
+  assert.match(await page.textContent("[role=alert]"), /at least 12 characters/);
+  assert.equal(await page.locator("a", { hasText: `/console/developer/${apiKey}` }).count(), 1);
+});
+
+// Each developer has a browser of their own (a separate cookie jar).
+async function developerPage(login, password) {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const p = await ctx.newPage();
+  p.on("dialog", (dialog) => { throw new Error(`a dialog opened: ${dialog.message()}`); });
+  p.on("console", (m) => { if (/Content Security Policy|Refused to/.test(m.text())) problems.push(m.text()); });
+  await p.goto(`${base}/console/developer/${apiKey}`);
+  assert.match(p.url(), /\/sign-in$/);
+  await p.fill("#login", login);
+  await p.fill("#password", password);
+  await Promise.all([p.waitForURL(/\/apps$/), p.click("main button[type=submit]")]);
+  return p;
+}
+
+let alice, bob;
+await step("a developer signs in and registers a confidential client; its secret is shown once", async () => {
+  alice = await developerPage("alice", "alice-password-1");
+  await alice.click("text=Register an application");
+  await alice.fill("#client_name", "Alice's app");
+  await alice.fill("#redirect_uris", "https://client.example.org/cb");
+  await alice.fill("#contacts", "alice@client.example.org");
+  await alice.selectOption("#id_token_sign_alg", "ES256");
+  if (shots) await alice.screenshot({ path: `${shots}/developer-app-form.png`, fullPage: true });
+  await alice.click("main button[type=submit]");
+  await alice.waitForSelector("#client-secret");
+  aliceClient = {
+    id: (await alice.textContent("#client-id")).trim(),
+    secret: (await alice.textContent("#client-secret")).trim(),
+  };
+  assert.match(aliceClient.id, /^\d+$/);
+  assert.ok(aliceClient.secret.length >= 43);
+  if (shots) await alice.screenshot({ path: `${shots}/developer-app-created.png`, fullPage: true });
+  await alice.goto(`${base}/console/developer/${apiKey}/apps`);
+  assert.equal(await alice.locator("tr", { hasText: aliceClient.id }).count(), 1);
+  assert.equal((await alice.content()).includes(aliceClient.secret), false, "the secret was shown again");
+  if (shots) await alice.screenshot({ path: `${shots}/developer-apps.png`, fullPage: true });
+});
+
+await step("a hostile application name stays text; forged forms are refused", async () => {
+  await alice.goto(`${base}/console/developer/${apiKey}/apps/new`);
+  await alice.fill("#client_name", xssName);
+  await alice.fill("#redirect_uris", "https://client.example.org/other");
+  await alice.click("main button[type=submit]");
+  await alice.waitForSelector("#client-id");
+  await alice.goto(`${base}/console/developer/${apiKey}/apps`);
+  assert.equal(await alice.locator("img[src=x]").count(), 0);
+  assert.equal(await alice.locator("td a", { hasText: "<script>" }).count(), 1);
+  const status = await alice.evaluate(async (key) => (await fetch(`/console/developer/${key}/apps/new`, {
+    method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: "client_name=forged&client_type=CONFIDENTIAL&application_type=WEB&token_auth_method=CLIENT_SECRET_BASIC&id_token_sign_alg=RS256",
+  })).status, apiKey);
+  assert.equal(status, 403);
+});
+
+await step("another developer sees and changes none of it", async () => {
+  bob = await developerPage("bob", "bob-password-12");
+  assert.match(await bob.textContent("main"), /No application yet/);
+  const response = await bob.goto(`${base}/console/developer/${apiKey}/apps/${aliceClient.id}`);
+  assert.equal(response.status(), 404);
+  const edit = await bob.goto(`${base}/console/developer/${apiKey}/apps/${aliceClient.id}/edit`);
+  assert.equal(edit.status(), 404);
+  // Bob's own form token does not open Alice's application either.
+  const csrf = await bob.getAttribute("form[action$='/sign-out'] input[name=csrf]", "value");
+  const statuses = await bob.evaluate(async ([key, id, token]) => {
+    const post = (path, body) => fetch(path, { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } }).then((r) => r.status);
+    return [
+      await post(`/console/developer/${key}/apps/${id}/secret`, `csrf=${encodeURIComponent(token)}`),
+      await post(`/console/developer/${key}/apps/${id}/delete`, `csrf=${encodeURIComponent(token)}&confirm=${id}`),
+    ];
+  }, [apiKey, aliceClient.id, csrf]);
+  assert.deepEqual(statuses, [404, 404]);
+});
+
+await step("a developer of one service has no access to another service's console", async () => {
+  await bob.goto(`${base}/console/developer/${hostileKey}/apps`);
+  assert.match(bob.url(), new RegExp(`/console/developer/${hostileKey}/sign-in$`));
+  await bob.fill("#login", "bob");
+  await bob.fill("#password", "bob-password-12");
+  const [response] = await Promise.all([bob.waitForNavigation(), bob.click("main button[type=submit]")]);
+  assert.equal(response.status(), 401);
+  // The owner's console does not take a developer session either.
+  await bob.goto(`${base}/console/services`);
+  assert.match(bob.url(), /\/console\/sign-in$/);
+});
+
+await step("a developer the owner disables is signed out", async () => {
+  await page.goto(`${base}/console/services/${apiKey}`);
+  await page.locator("tr", { hasText: "bob" }).locator("text=Disable").click();
+  assert.match(await page.textContent("[role=status]"), /disabled/);
+  await bob.goto(`${base}/console/developer/${apiKey}/apps`);
+  assert.match(bob.url(), /\/sign-in$/);
+  await bob.fill("#login", "bob");
+  await bob.fill("#password", "bob-password-12");
+  const [response] = await Promise.all([bob.waitForNavigation(), bob.click("main button[type=submit]")]);
+  assert.equal(response.status(), 401);
+});
+
+await step("the walk-through runs over the API with the service made by the owner and the client made by its developer", async () => {
   const auth = "Basic " + Buffer.from(`${apiKey}:${apiSecret}`).toString("base64");
   const api = async (path, body) => {
     const r = await fetch(`${base}${path}`, {
@@ -174,10 +292,7 @@ await step("the walk-through runs over the API with the service made in the brow
     return r.json();
   };
   const redirect = "https://client.example.org/cb";
-  const client = await api("/api/client/create", {
-    clientName: "browser-test client", clientType: "CONFIDENTIAL", redirectUris: [redirect],
-    grantTypes: ["AUTHORIZATION_CODE", "REFRESH_TOKEN"], responseTypes: ["CODE"], tokenAuthMethod: "CLIENT_SECRET_BASIC",
-  });
+  const client = { clientId: aliceClient.id, clientSecret: aliceClient.secret };
   const authz = await api("/api/auth/authorization", {
     parameters: `response_type=code&client_id=${client.clientId}&redirect_uri=${encodeURIComponent(redirect)}&state=s`,
   });
@@ -192,9 +307,19 @@ await step("the walk-through runs over the API with the service made in the brow
   const introspection = await api("/api/auth/introspection", { token: token.accessToken });
   assert.equal(introspection.action, "OK");
   assert.equal(introspection.subject, "testuser01");
-  // The page counts the client.
+  // The owner's page counts Alice's two applications.
   await page.goto(`${base}/console/services`);
-  assert.equal((await page.locator("tr", { hasText: apiKey }).locator("td").nth(3).textContent()).trim(), "1");
+  assert.equal((await page.locator("tr", { hasText: apiKey }).locator("td").nth(3).textContent()).trim(), "2");
+  // A new secret replaces the old one at once.
+  await alice.goto(`${base}/console/developer/${apiKey}/apps/${aliceClient.id}`);
+  await alice.click("text=New client secret");
+  const fresh = (await alice.textContent("#client-secret")).trim();
+  assert.notEqual(fresh, aliceClient.secret);
+  const again = await api("/api/auth/token", {
+    parameters: `grant_type=refresh_token&refresh_token=${token.refreshToken}`,
+    clientId: String(client.clientId), clientSecret: aliceClient.secret,
+  });
+  assert.equal(again.action, "INVALID_CLIENT");
 });
 
 await step("the public JWK Set holds no private key", async () => {

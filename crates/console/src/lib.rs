@@ -1,9 +1,13 @@
-//! The Service Owner Console: server-rendered pages under `/console`, served by `castellan
-//! serve` beside the API and built on the same engine. No JavaScript is needed (one small
+//! The consoles: server-rendered pages under `/console`, served by `castellan serve` beside the
+//! API and built on the same engine. The Service Owner Console (`owner.rs`) manages services,
+//! their keys and their developers; each service's Developer Console (`developer.rs`, under
+//! `/console/developer/{apiKey}`) lets its developers manage their own clients. No JavaScript is needed (one small
 //! script adds copy buttons). Sessions are sealed cookies (`session.rs`), every form carries a
 //! CSRF token, every page is sent with a strict Content-Security-Policy, and sign-in attempts are
 //! limited (`limiter.rs`).
 
+mod client_settings;
+mod developer;
 mod form;
 mod limiter;
 mod owner;
@@ -62,6 +66,41 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
             post(owner::keys),
         )
         .route("/console/services/{api_key}/delete", post(owner::delete))
+        .route(
+            "/console/services/{api_key}/developers/{action}",
+            post(owner::developers),
+        )
+        .route("/console/developer/{api_key}", get(developer::home))
+        .route("/console/developer/{api_key}/", get(developer::home))
+        .route(
+            "/console/developer/{api_key}/sign-in",
+            get(developer::sign_in_page).post(developer::sign_in),
+        )
+        .route(
+            "/console/developer/{api_key}/sign-out",
+            post(developer::sign_out),
+        )
+        .route("/console/developer/{api_key}/apps", get(developer::apps))
+        .route(
+            "/console/developer/{api_key}/apps/new",
+            get(developer::new_app_page).post(developer::create_app),
+        )
+        .route(
+            "/console/developer/{api_key}/apps/{client_id}",
+            get(developer::app),
+        )
+        .route(
+            "/console/developer/{api_key}/apps/{client_id}/edit",
+            get(developer::edit_page).post(developer::edit),
+        )
+        .route(
+            "/console/developer/{api_key}/apps/{client_id}/secret",
+            post(developer::new_secret),
+        )
+        .route(
+            "/console/developer/{api_key}/apps/{client_id}/delete",
+            post(developer::delete),
+        )
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/console.js", get(js))
         .layer(axum::middleware::map_response(protect))

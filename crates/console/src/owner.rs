@@ -15,7 +15,7 @@ use castellan_engine::{DEFAULT_KEY_ALGS, ManageError, defaults};
 use castellan_store::OwnerRecord;
 
 use crate::form::Fields;
-use crate::pages::{self, KeyRow, ServiceRow, ServiceView};
+use crate::pages::{self, DeveloperRow, KeyRow, ServiceRow, ServiceView};
 use crate::session::{self, Principal, Scope, Session, SignInToken};
 use crate::{State, settings};
 
@@ -473,11 +473,27 @@ async fn service_page(
             signing: k.signing,
         })
         .collect();
+    let developers = match console
+        .engine
+        .list_developers(Some(&signed.owner), api_key)
+        .await
+    {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| DeveloperRow {
+                login: d.login,
+                display_name: d.display_name.unwrap_or_default(),
+                disabled: d.disabled,
+            })
+            .collect(),
+        Err(e) => return manage_error(console, signed, e),
+    };
     let algorithms: Vec<&str> = DEFAULT_KEY_ALGS.iter().map(|a| a.protocol()).collect();
     let html = pages::ServicePage {
         signed_in: Some(&signed.session.csrf),
         csrf: &signed.session.csrf,
         view,
+        developers,
         algorithms: &algorithms,
         notice,
         error,
@@ -698,6 +714,64 @@ pub async fn delete(
                 "service deleted in the console"
             );
             Redirect::to("/console/services").into_response()
+        }
+        Err(e) => manage_error(&console, &signed, e),
+    }
+}
+
+pub async fn developers(
+    AxumState(console): AxumState<State>,
+    signed: Signed,
+    Path((api_key, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !signed.session.accepts(fields.get("csrf")) {
+        return forged(&console, &signed);
+    }
+    let service = match owned(&console, &signed, &api_key).await {
+        Ok(service) => service,
+        Err(response) => return response,
+    };
+    let (owner, key, login) = (Some(&signed.owner), service.api_key, fields.get("login"));
+    let done = match action.as_str() {
+        "add" => console
+            .engine
+            .create_developer(
+                owner,
+                key,
+                login,
+                Some(fields.get("display_name")),
+                fields.get("password"),
+            )
+            .await
+            .map(|d| format!("Developer {} added.", d.login)),
+        "disable" => console
+            .engine
+            .set_developer_disabled(owner, key, login, true)
+            .await
+            .map(|()| format!("Developer {login} disabled: they cannot sign in any more.")),
+        "enable" => console
+            .engine
+            .set_developer_disabled(owner, key, login, false)
+            .await
+            .map(|()| format!("Developer {login} enabled.")),
+        _ => Err(ManageError::NotFound(action.clone())),
+    };
+    match done {
+        Ok(notice) => {
+            service_page(&console, &signed, key, StatusCode::OK, Some(&notice), None).await
+        }
+        Err(ManageError::BadRequest(m) | ManageError::NotFound(m) | ManageError::Conflict(m)) => {
+            service_page(
+                &console,
+                &signed,
+                key,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&m),
+            )
+            .await
         }
         Err(e) => manage_error(&console, &signed, e),
     }

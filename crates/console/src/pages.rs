@@ -74,6 +74,7 @@ pub struct ServicePage<'a> {
     pub signed_in: Option<&'a str>,
     pub csrf: &'a str,
     pub view: ServiceView,
+    pub developers: Vec<DeveloperRow>,
     pub algorithms: &'a [&'a str],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -122,4 +123,119 @@ pub struct Message<'a> {
     pub signed_in: Option<&'a str>,
     pub title: &'a str,
     pub message: &'a str,
+}
+
+/// What every Developer Console page shows in its header.
+pub struct DevChrome {
+    pub api_key: i64,
+    pub service_name: String,
+    pub login: String,
+}
+
+#[derive(Template)]
+#[template(path = "dev_sign_in.html")]
+pub struct DevSignIn<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub csrf: &'a str,
+    pub login: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub struct AppRow {
+    pub client_id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "apps.html")]
+pub struct Apps<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub apps: Vec<AppRow>,
+    pub notice: Option<&'a str>,
+}
+
+pub struct AppFormFields {
+    pub client_name: String,
+    pub description: String,
+    pub client_types: Vec<Choice>,
+    pub application_types: Vec<Choice>,
+    pub redirect_uris: String,
+    pub grant_types: Vec<Choice>,
+    pub response_types: Vec<Choice>,
+    pub auth_methods: Vec<Choice>,
+    pub sign_algs: Vec<Choice>,
+    pub default_max_age: String,
+    pub pkce_required: bool,
+    pub logo_uri: String,
+    pub policy_uri: String,
+    pub tos_uri: String,
+    pub contacts: String,
+    pub jwks_uri: String,
+    pub jwks: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_form.html")]
+pub struct AppForm<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub csrf: &'a str,
+    pub heading: &'a str,
+    pub action: String,
+    pub cancel: String,
+    pub form: AppFormFields,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "app_secret.html")]
+pub struct AppSecret<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub name: &'a str,
+    pub notice: &'a str,
+    pub client_id: i64,
+    pub client_secret: Option<&'a str>,
+}
+
+pub struct AppView {
+    pub client_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub confidential: bool,
+    pub redirect_uris: String,
+    pub grant_types: String,
+    pub response_types: String,
+    pub auth_method: String,
+    pub sign_alg: String,
+    pub pkce: String,
+}
+
+#[derive(Template)]
+#[template(path = "app.html")]
+pub struct AppPage<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub csrf: &'a str,
+    pub view: AppView,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "dev_message.html")]
+pub struct DevMessage<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+pub struct DeveloperRow {
+    pub login: String,
+    pub display_name: String,
+    pub disabled: bool,
 }
