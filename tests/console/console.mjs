@@ -141,6 +141,8 @@ await step("settings are edited with validation", async () => {
   assert.match(await page.textContent("[role=alert]"), /access token lifetime/);
   await page.fill("#access_token_duration", "3600");
   await page.fill("#description", "Edited in the browser test");
+  await page.fill("#endpoint_tokenEndpoint", "https://as.example.com/token");
+  await page.fill("#claims", "email\nemail_verified");
   await page.click("main button[type=submit]");
   assert.match(await page.textContent("[role=status]"), /saved/);
   assert.match(await page.textContent("main"), /access 3600 s/);
@@ -304,6 +306,10 @@ await step("the walk-through runs over the API with the service made by the owne
     clientId: String(client.clientId), clientSecret: client.clientSecret,
   });
   assert.equal(token.action, "OK");
+  // Settings saved in the console reach the discovery document.
+  const discovery = await (await fetch(`${base}/api/service/configuration`, { headers: { Authorization: auth } })).json();
+  assert.equal(discovery.token_endpoint, "https://as.example.com/token");
+  assert.deepEqual(discovery.claims_supported, ["email", "email_verified"]);
   const introspection = await api("/api/auth/introspection", { token: token.accessToken });
   assert.equal(introspection.action, "OK");
   assert.equal(introspection.subject, "testuser01");

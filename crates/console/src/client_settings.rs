@@ -3,7 +3,7 @@
 //! JWK Set and its URI) travel under their Authlete names in `Client.other`.
 
 use castellan_core::enums::{
-    ApplicationType, ClientAuthMethod, ClientType, GrantType, JwsAlg, ResponseType,
+    ApplicationType, ClientAuthMethod, ClientType, GrantType, JwsAlg, ResponseType, SubjectType,
 };
 use castellan_core::model::Client;
 use serde_json::Value;
@@ -93,6 +93,32 @@ pub fn form_of(client: &Client) -> AppFormFields {
             JwsAlg::wire_name,
             JwsAlg::protocol,
         ),
+        subject_types: choices(
+            SubjectType::ALL,
+            &client
+                .subject_type
+                .or(Some(SubjectType::Public))
+                .into_iter()
+                .collect::<Vec<_>>(),
+            SubjectType::wire_name,
+            SubjectType::protocol,
+        ),
+        userinfo_algs: std::iter::once(Choice {
+            value: String::new(),
+            label: "none (plain JSON)".into(),
+            checked: client.user_info_sign_alg.is_none(),
+        })
+        .chain(
+            JwsAlg::ALL
+                .iter()
+                .filter(|a| **a != JwsAlg::None)
+                .map(|a| Choice {
+                    value: a.wire_name().to_owned(),
+                    label: a.protocol().to_owned(),
+                    checked: client.user_info_sign_alg == Some(*a),
+                }),
+        )
+        .collect(),
         default_max_age: client.default_max_age.to_string(),
         pkce_required: client.pkce_required,
         logo_uri: other_text(client, "logoUri"),
@@ -185,6 +211,17 @@ pub fn apply(mut client: Client, fields: &Fields) -> Result<Client, String> {
         JwsAlg::from_wire_name(fields.get("id_token_sign_alg"))
             .ok_or("Choose an ID token signing algorithm.")?,
     );
+    client.subject_type = Some(
+        SubjectType::from_wire_name(fields.get("subject_type")).ok_or("Choose a subject type.")?,
+    );
+    client.user_info_sign_alg = match fields.get("user_info_sign_alg") {
+        "" => None,
+        alg => Some(
+            JwsAlg::from_wire_name(alg)
+                .filter(|a| *a != JwsAlg::None)
+                .ok_or("Choose a userinfo signing algorithm.")?,
+        ),
+    };
     client.default_max_age = match fields.get("default_max_age") {
         "" => 0,
         text => text
@@ -275,6 +312,8 @@ mod tests {
         ("response_type", "CODE"),
         ("token_auth_method", "CLIENT_SECRET_BASIC"),
         ("id_token_sign_alg", "ES256"),
+        ("subject_type", "PAIRWISE"),
+        ("user_info_sign_alg", "EdDSA"),
         ("default_max_age", "600"),
         ("pkce_required", "on"),
         ("logo_uri", "https://app.example.com/logo.png"),
@@ -288,6 +327,8 @@ mod tests {
         assert_eq!(client.redirect_uris.as_ref().unwrap().len(), 2);
         assert_eq!(client.id_token_sign_alg, Some(JwsAlg::Es256));
         assert_eq!(client.default_max_age, 600);
+        assert_eq!(client.subject_type, Some(SubjectType::Pairwise));
+        assert_eq!(client.user_info_sign_alg, Some(JwsAlg::EdDsa));
         assert!(client.pkce_required);
         assert_eq!(
             client.other["contacts"],

@@ -86,13 +86,30 @@ pub struct Choice {
     pub checked: bool,
 }
 
+/// A named text field of a form.
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+}
+
 pub struct ServiceForm {
     pub name: String,
     pub issuer: String,
     pub description: String,
     pub grant_types: Vec<Choice>,
     pub response_types: Vec<Choice>,
+    pub auth_methods: Vec<Choice>,
     pub scopes: String,
+    pub claims: String,
+    pub acrs: String,
+    pub ui_locales: String,
+    pub claim_locales: String,
+    pub endpoints: Vec<Field>,
+    pub id_token_key: String,
+    pub user_info_key: String,
+    pub access_token_key: String,
+    pub access_token_algs: Vec<Choice>,
     pub access_token_duration: String,
     pub refresh_token_duration: String,
     pub id_token_duration: String,
@@ -167,6 +184,8 @@ pub struct AppFormFields {
     pub response_types: Vec<Choice>,
     pub auth_methods: Vec<Choice>,
     pub sign_algs: Vec<Choice>,
+    pub subject_types: Vec<Choice>,
+    pub userinfo_algs: Vec<Choice>,
     pub default_max_age: String,
     pub pkce_required: bool,
     pub logo_uri: String,

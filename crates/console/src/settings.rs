@@ -1,10 +1,10 @@
 //! A service's settings as the edit form shows them, and the form read back into a service.
 
-use castellan_core::enums::{GrantType, ResponseType};
+use castellan_core::enums::{ClientAuthMethod, GrantType, JwsAlg, ResponseType};
 use castellan_core::model::{Scope, Service};
 
 use crate::form::Fields;
-use crate::pages::{Choice, ServiceForm};
+use crate::pages::{Choice, Field, ServiceForm};
 
 /// The on/off settings the form offers, with their labels.
 const FLAGS: &[(&str, &str)] = &[
@@ -28,6 +28,37 @@ const FLAGS: &[(&str, &str)] = &[
     ),
     ("scope_required", "Refuse requests without a scope"),
     ("client_id_alias_enabled", "Allow client ID aliases"),
+    (
+        "refresh_token_duration_kept",
+        "A new refresh token keeps the old one's expiry",
+    ),
+    (
+        "missing_client_id_allowed",
+        "Accept token requests without client_id",
+    ),
+    (
+        "error_description_omitted",
+        "Leave error_description out of error responses",
+    ),
+    (
+        "error_uri_omitted",
+        "Leave error_uri out of error responses",
+    ),
+    ("iss_suppressed", "Leave iss out of authorization responses"),
+];
+
+/// The endpoints and documents the discovery document names, as the service stores them.
+pub const ENDPOINTS: &[(&str, &str)] = &[
+    ("authorizationEndpoint", "Authorization endpoint"),
+    ("tokenEndpoint", "Token endpoint"),
+    ("userInfoEndpoint", "UserInfo endpoint"),
+    ("jwksUri", "JWK Set URI"),
+    ("revocationEndpoint", "Revocation endpoint"),
+    ("introspectionEndpoint", "Introspection endpoint"),
+    ("registrationEndpoint", "Registration endpoint"),
+    ("endSessionEndpoint", "End-session endpoint"),
+    ("policyUri", "Privacy policy"),
+    ("tosUri", "Terms of service"),
 ];
 
 fn flag<'s>(service: &'s mut Service, name: &str) -> Option<&'s mut bool> {
@@ -40,6 +71,11 @@ fn flag<'s>(service: &'s mut Service, name: &str) -> Option<&'s mut bool> {
         "single_access_token_per_subject" => &mut service.single_access_token_per_subject,
         "scope_required" => &mut service.scope_required,
         "client_id_alias_enabled" => &mut service.client_id_alias_enabled,
+        "refresh_token_duration_kept" => &mut service.refresh_token_duration_kept,
+        "missing_client_id_allowed" => &mut service.missing_client_id_allowed,
+        "error_description_omitted" => &mut service.error_description_omitted,
+        "error_uri_omitted" => &mut service.error_uri_omitted,
+        "iss_suppressed" => &mut service.iss_suppressed,
         _ => return None,
     })
 }
@@ -99,7 +135,72 @@ pub fn form_of(service: &Service) -> ServiceForm {
             ResponseType::wire_name,
             ResponseType::protocol,
         ),
+        auth_methods: choices(
+            ClientAuthMethod::ALL,
+            service
+                .supported_token_auth_methods
+                .as_deref()
+                .unwrap_or_default(),
+            ClientAuthMethod::wire_name,
+            ClientAuthMethod::protocol,
+        ),
         scopes: scope_lines(service.supported_scopes.as_deref().unwrap_or_default()),
+        claims: service
+            .supported_claims
+            .clone()
+            .unwrap_or_default()
+            .join("\n"),
+        acrs: service
+            .supported_acrs
+            .clone()
+            .unwrap_or_default()
+            .join("\n"),
+        ui_locales: service
+            .supported_ui_locales
+            .clone()
+            .unwrap_or_default()
+            .join("\n"),
+        claim_locales: service
+            .supported_claim_locales
+            .clone()
+            .unwrap_or_default()
+            .join("\n"),
+        endpoints: ENDPOINTS
+            .iter()
+            .map(|(name, label)| Field {
+                name: (*name).to_owned(),
+                label: (*label).to_owned(),
+                value: service.other_str(name).unwrap_or_default().to_owned(),
+            })
+            .collect(),
+        id_token_key: service
+            .id_token_signature_key_id
+            .clone()
+            .unwrap_or_default(),
+        user_info_key: service
+            .user_info_signature_key_id
+            .clone()
+            .unwrap_or_default(),
+        access_token_key: service
+            .access_token_signature_key_id
+            .clone()
+            .unwrap_or_default(),
+        access_token_algs: std::iter::once(Choice {
+            value: String::new(),
+            label: "none (opaque access tokens)".into(),
+            checked: service.access_token_sign_alg.is_none(),
+        })
+        .chain(
+            JwsAlg::ALL
+                .iter()
+                .filter(|a| a.is_asymmetric())
+                .map(|a| Choice {
+                    value: a.wire_name().to_owned(),
+                    label: format!("{} (JWT access tokens)", a.protocol()),
+                    checked: service.access_token_sign_alg == Some(*a),
+                }),
+        )
+        .collect(),
         access_token_duration: service.access_token_duration.to_string(),
         refresh_token_duration: service.refresh_token_duration.to_string(),
         id_token_duration: service.id_token_duration.to_string(),
@@ -153,6 +254,24 @@ fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
     Ok(scopes)
 }
 
+/// One value a line; each a single word.
+fn words(text: &str, what: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+            || line.len() > 200
+        {
+            return Err(format!(
+                "“{line}” is not a {what} (one per line, no spaces)."
+            ));
+        }
+        out.push(line.to_owned());
+    }
+    Ok(out)
+}
+
 /// `service` with the settings of the form; a message for the first invalid field.
 pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
     let name = fields.get("name");
@@ -177,7 +296,54 @@ pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
             .filter_map(ResponseType::from_wire_name)
             .collect(),
     );
+    service.supported_token_auth_methods = Some(
+        fields
+            .all("auth_method")
+            .into_iter()
+            .filter_map(ClientAuthMethod::from_wire_name)
+            .collect(),
+    );
     service.supported_scopes = Some(parse_scopes(fields.get("scopes"))?);
+    service.supported_claims = Some(words(fields.get("claims"), "claim")?);
+    service.supported_acrs = Some(words(fields.get("acrs"), "ACR")?);
+    service.supported_ui_locales = Some(words(fields.get("ui_locales"), "locale")?);
+    service.supported_claim_locales = Some(words(fields.get("claim_locales"), "locale")?);
+    for (name, label) in ENDPOINTS {
+        let value = fields.get(&format!("endpoint_{name}"));
+        if value.is_empty() {
+            service.other.remove(*name);
+            continue;
+        }
+        match url::Url::parse(value) {
+            Ok(url) if url.scheme() == "https" || url.host_str() == Some("localhost") => {
+                service.other.insert(
+                    (*name).to_owned(),
+                    serde_json::Value::String(value.to_owned()),
+                );
+            }
+            _ => {
+                return Err(format!(
+                    "The {} must be an https URL.",
+                    label.to_lowercase()
+                ));
+            }
+        }
+    }
+    let key_id = |name: &str| {
+        let v = fields.get(name);
+        (!v.is_empty()).then(|| v.to_owned())
+    };
+    service.id_token_signature_key_id = key_id("id_token_key");
+    service.user_info_signature_key_id = key_id("user_info_key");
+    service.access_token_signature_key_id = key_id("access_token_key");
+    service.access_token_sign_alg = match fields.get("access_token_sign_alg") {
+        "" => None,
+        alg => Some(
+            JwsAlg::from_wire_name(alg)
+                .filter(|a| a.is_asymmetric())
+                .ok_or("Choose an access token signing algorithm.")?,
+        ),
+    };
     service.access_token_duration = seconds(
         fields,
         "access_token_duration",
@@ -222,6 +388,13 @@ mod tests {
         for c in form.response_types.iter().filter(|c| c.checked) {
             body.append_pair("response_type", &c.value);
         }
+        for c in form.auth_methods.iter().filter(|c| c.checked) {
+            body.append_pair("auth_method", &c.value);
+        }
+        body.append_pair("claims", "email\nemail_verified")
+            .append_pair("endpoint_tokenEndpoint", "https://as.example.com/token")
+            .append_pair("access_token_sign_alg", "ES256")
+            .append_pair("id_token_key", "kid-1");
         let read = apply(service.clone(), &Fields::parse(body.finish().as_bytes())).unwrap();
         // The same choices (the form lists them in a fixed order).
         let sorted = |v: &Option<Vec<GrantType>>| {
@@ -247,6 +420,40 @@ mod tests {
         };
         assert_eq!(names(&read), names(&service));
         assert_eq!(read.access_token_duration, service.access_token_duration);
+        let methods = |s: &Service| {
+            let mut names: Vec<&str> = s
+                .supported_token_auth_methods
+                .iter()
+                .flatten()
+                .map(|m| m.wire_name())
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        assert_eq!(methods(&read), methods(&service));
+        assert_eq!(
+            read.supported_claims,
+            Some(vec!["email".to_owned(), "email_verified".to_owned()])
+        );
+        assert_eq!(
+            read.other_str("tokenEndpoint"),
+            Some("https://as.example.com/token")
+        );
+        assert_eq!(read.access_token_sign_alg, Some(JwsAlg::Es256));
+        assert_eq!(read.id_token_signature_key_id.as_deref(), Some("kid-1"));
+        let shown = form_of(&read);
+        assert!(
+            shown
+                .endpoints
+                .iter()
+                .any(|f| f.value == "https://as.example.com/token")
+        );
+        assert!(
+            shown
+                .access_token_algs
+                .iter()
+                .any(|c| c.checked && c.value == "ES256")
+        );
     }
 
     #[test]
@@ -259,6 +466,16 @@ mod tests {
                 .contains("access token lifetime")
         );
         let fields = Fields::parse(b"name=S&scopes=two+words&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
-        assert!(apply(service, &fields).unwrap_err().contains("scope name"));
+        assert!(
+            apply(service.clone(), &fields)
+                .unwrap_err()
+                .contains("scope name")
+        );
+        let fields = Fields::parse(b"name=S&endpoint_tokenEndpoint=http%3A%2F%2Fas.example.com%2Ft&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
+        assert!(
+            apply(service, &fields)
+                .unwrap_err()
+                .contains("token endpoint")
+        );
     }
 }
