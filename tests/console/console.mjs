@@ -328,6 +328,20 @@ await step("the walk-through runs over the API with the service made by the owne
   assert.equal(again.action, "INVALID_CLIENT");
 });
 
+await step("a new API secret is shown once and the old one stops working", async () => {
+  await page.goto(`${base}/console/services/${apiKey}`);
+  await page.click("text=New API secret");
+  const fresh = (await page.textContent("#api-secret")).trim();
+  assert.notEqual(fresh, apiSecret);
+  assert.match(await page.textContent("[role=status]"), /no longer works/);
+  const call = (secret) => fetch(`${base}/api/service/configuration`, {
+    headers: { Authorization: "Basic " + Buffer.from(`${apiKey}:${secret}`).toString("base64") },
+  }).then((r) => r.status);
+  assert.equal(await call(apiSecret), 401);
+  assert.equal(await call(fresh), 200);
+  apiSecret = fresh;
+});
+
 await step("the public JWK Set holds no private key", async () => {
   await page.goto(`${base}/console/services/${apiKey}/jwks`);
   const jwks = JSON.parse(await page.textContent("#jwks"));

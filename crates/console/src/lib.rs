@@ -67,6 +67,10 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         )
         .route("/console/services/{api_key}/delete", post(owner::delete))
         .route(
+            "/console/services/{api_key}/secret",
+            post(owner::regenerate_secret),
+        )
+        .route(
             "/console/services/{api_key}/developers/{action}",
             post(owner::developers),
         )

@@ -356,6 +356,7 @@ pub async fn create_service(
                 name: created.service_name.as_deref().unwrap_or_default(),
                 api_key: created.api_key,
                 api_secret: created.api_secret.as_deref().unwrap_or_default(),
+                notice: "The service is created. Copy its API secret now: it is shown only once, and only a hash of it is kept.",
             }
             .render();
             page(&console, &signed, StatusCode::OK, html)
@@ -772,6 +773,44 @@ pub async fn developers(
                 Some(&m),
             )
             .await
+        }
+        Err(e) => manage_error(&console, &signed, e),
+    }
+}
+
+pub async fn regenerate_secret(
+    AxumState(console): AxumState<State>,
+    signed: Signed,
+    Path(api_key): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !signed.session.accepts(Fields::parse(&body).get("csrf")) {
+        return forged(&console, &signed);
+    }
+    let service = match owned(&console, &signed, &api_key).await {
+        Ok(service) => service,
+        Err(response) => return response,
+    };
+    match console
+        .engine
+        .regenerate_service_secret(Some(&signed.owner), service.api_key)
+        .await
+    {
+        Ok(secret) => {
+            tracing::info!(
+                owner = signed.owner.api_key,
+                service = service.api_key,
+                "service API secret regenerated in the console"
+            );
+            let html = pages::ServiceCreated {
+                signed_in: Some(&signed.session.csrf),
+                name: service.service_name.as_deref().unwrap_or_default(),
+                api_key: service.api_key,
+                api_secret: &secret,
+                notice: "A new API secret replaces the old one, which no longer works. Copy it now: it is shown only once, and only a hash of it is kept.",
+            }
+            .render();
+            page(&console, &signed, StatusCode::OK, html)
         }
         Err(e) => manage_error(&console, &signed, e),
     }

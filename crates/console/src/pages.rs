@@ -43,6 +43,7 @@ pub struct ServiceCreated<'a> {
     pub name: &'a str,
     pub api_key: i64,
     pub api_secret: &'a str,
+    pub notice: &'a str,
 }
 
 pub struct KeyRow {

@@ -304,6 +304,27 @@ impl Engine {
         })
     }
 
+    /// Gives the service a new API secret and returns it (shown once): the old secret stops
+    /// working at once on this node, and on others within the cache bound.
+    pub async fn regenerate_service_secret(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+    ) -> ManageResult<String> {
+        let mut record = self.owned_service(owner, api_key).await?;
+        let secret = new_token(&mut SystemEntropy);
+        record.secret_hash = self.keys.hash(&secret);
+        record.service.modified_at = self.now();
+        let updated = self.store.update_service(record).await?;
+        self.forget_service(api_key);
+        if !updated {
+            return Err(ManageError::NotFound(format!(
+                "The service (API Key = {api_key}) does not exist."
+            )));
+        }
+        Ok(secret)
+    }
+
     pub async fn delete_service(
         &self,
         owner: Option<&OwnerRecord>,
