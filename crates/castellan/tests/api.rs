@@ -678,3 +678,32 @@ async fn management_round_trip() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn redirect_uris_that_run_content_are_refused() {
+    let f = Fixture::new().await;
+    for uri in [
+        "javascript:alert(document.domain)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox",
+        "file:///etc/passwd",
+    ] {
+        let (status, reply) = f
+            .manage(
+                reqwest::Method::POST,
+                "/api/client/create",
+                Some(json!({"clientName": "x", "redirectUris": [uri]})),
+            )
+            .await;
+        assert_eq!(status, 400, "{uri}: {reply}");
+    }
+    // Native apps' custom schemes stay allowed.
+    let (status, reply) = f
+        .manage(
+            reqwest::Method::POST,
+            "/api/client/create",
+            Some(json!({"clientName": "x", "redirectUris": ["com.example.app:/cb"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}

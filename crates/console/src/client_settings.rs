@@ -188,7 +188,22 @@ pub fn apply(mut client: Client, fields: &Fields) -> Result<Client, String> {
         ApplicationType::from_wire_name(fields.get("application_type"))
             .ok_or("Choose an application type.")?,
     );
-    client.redirect_uris = Some(lines(fields.get("redirect_uris")));
+    let redirect_uris = lines(fields.get("redirect_uris"));
+    for uri in &redirect_uris {
+        match url::Url::parse(uri) {
+            Ok(url)
+                if !matches!(
+                    url.scheme(),
+                    "javascript" | "data" | "vbscript" | "file" | "blob" | "about"
+                ) => {}
+            _ => {
+                return Err(format!(
+                    "“{uri}” is not a redirect URI an application can receive."
+                ));
+            }
+        }
+    }
+    client.redirect_uris = Some(redirect_uris);
     client.grant_types = Some(
         fields
             .all("grant_type")
@@ -209,6 +224,7 @@ pub fn apply(mut client: Client, fields: &Fields) -> Result<Client, String> {
     );
     client.id_token_sign_alg = Some(
         JwsAlg::from_wire_name(fields.get("id_token_sign_alg"))
+            .filter(|a| *a != JwsAlg::None)
             .ok_or("Choose an ID token signing algorithm.")?,
     );
     client.subject_type = Some(
@@ -353,5 +369,7 @@ mod tests {
         assert!(with("contacts", "not an address").contains("e-mail"));
         assert!(with("client_type", "PUBLIC").contains("public client"));
         assert!(with("default_max_age", "-1").contains("max_age"));
+        assert!(with("redirect_uris", "javascript:alert(1)").contains("redirect URI"));
+        assert!(with("id_token_sign_alg", "NONE").contains("algorithm"));
     }
 }

@@ -300,8 +300,11 @@ pub async fn sign_in(
         )
         .await;
     }
-    let limit_keys = [format!("ip:{peer}"), format!("dev:{key}:{login}")];
-    if console.limiter.blocked(&limit_keys) {
+    let mut limit_keys = vec![format!("ip:{peer}")];
+    if login.len() <= 100 {
+        limit_keys.push(format!("dev:{key}:{login}"));
+    }
+    if !console.limiter.begin(&limit_keys) {
         return sign_in_form(
             &console,
             key,
@@ -317,7 +320,7 @@ pub async fn sign_in(
         .await
     {
         Ok(Some(developer)) => {
-            console.limiter.succeeded(&limit_keys[1..]);
+            console.limiter.succeeded(&limit_keys);
             tracing::info!(service = key, developer = %developer.login, "developer console sign-in");
             let session = Session::start(Principal::Developer {
                 service: key,
@@ -334,7 +337,6 @@ pub async fn sign_in(
             response
         }
         Ok(None) => {
-            console.limiter.failed(&limit_keys);
             tracing::warn!(service = key, peer, "developer console sign-in refused");
             sign_in_form(
                 &console,
@@ -676,6 +678,16 @@ pub async fn new_secret(
         Ok(client) => client,
         Err(response) => return response,
     };
+    if client.client_type == Some(ClientType::Public) {
+        return app_page(
+            &console,
+            &dev,
+            StatusCode::BAD_REQUEST,
+            &client,
+            None,
+            Some("A public client has no secret."),
+        );
+    }
     match console
         .engine
         .change_client_secret(&dev.service, &client_id, None)

@@ -204,8 +204,12 @@ pub async fn sign_in(
             Some("The form expired. Sign in again."),
         );
     }
-    let limit_keys = [format!("ip:{peer}"), format!("key:{api_key}")];
-    if console.limiter.blocked(&limit_keys) {
+    // The account key is the owner's API key as a number, so "7" and "07" count as one.
+    let mut limit_keys = vec![format!("ip:{peer}")];
+    if let Ok(key) = api_key.parse::<i64>() {
+        limit_keys.push(format!("key:{key}"));
+    }
+    if !console.limiter.begin(&limit_keys) {
         return sign_in_form(
             &console,
             StatusCode::TOO_MANY_REQUESTS,
@@ -215,7 +219,7 @@ pub async fn sign_in(
     }
     match console.engine.authenticate_owner(api_key, api_secret).await {
         Ok(Ok(owner)) => {
-            console.limiter.succeeded(&limit_keys[1..]);
+            console.limiter.succeeded(&limit_keys);
             tracing::info!(owner = owner.api_key, "console sign-in");
             let session = Session::start(Principal::Owner(owner.api_key));
             let mut response = Redirect::to("/console/services").into_response();
@@ -229,7 +233,6 @@ pub async fn sign_in(
             response
         }
         Ok(Err(_)) => {
-            console.limiter.failed(&limit_keys);
             tracing::warn!(peer, "console sign-in refused");
             sign_in_form(
                 &console,
@@ -343,7 +346,19 @@ pub async fn create_service(
             Some("The name must have 1 to 100 characters."),
         );
     }
-    let input = defaults::service(name, fields.get("issuer"));
+    let issuer = match settings::check_issuer(fields.get("issuer")) {
+        Ok(issuer) => issuer,
+        Err(m) => {
+            return new_service_form(
+                &console,
+                &signed,
+                StatusCode::BAD_REQUEST,
+                Some(&fields),
+                Some(&m),
+            );
+        }
+    };
+    let input = defaults::service(name, &issuer);
     match console.engine.create_service(&signed.owner, input).await {
         Ok(created) => {
             tracing::info!(

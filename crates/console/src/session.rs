@@ -63,9 +63,15 @@ impl Principal {
 pub const IDLE_LIMIT_S: u64 = 30 * 60;
 /// A session ends this long (seconds) after sign-in, however busy.
 pub const ABSOLUTE_LIMIT_S: u64 = 12 * 3600;
-/// Marks what a sealed value is, so no other sealed value passes for a session.
+/// What sessions and sign-in tokens are sealed for (authenticated context): nothing else sealed
+/// under the master key, such as a stored JWK Set an owner wrote, opens as one of them.
+const SESSION_CONTEXT: &[u8] = b"castellan/console-session/v1";
+const SIGN_IN_CONTEXT: &[u8] = b"castellan/console-sign-in/v1";
+/// Marks what a sealed value is (a second check besides the context).
 const PURPOSE: &str = "console-session";
 const SIGN_IN_PURPOSE: &str = "console-sign-in";
+/// Clock skew tolerated between nodes when a session says it was used in the future.
+const SKEW_S: u64 = 300;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
@@ -104,10 +110,13 @@ impl Session {
     /// The session of `scope` in the request's cookie, if it is one and still live.
     pub fn from_headers(keys: &SecretKeys, headers: &HeaderMap, scope: Scope) -> Option<Session> {
         let sealed = cookie(headers, scope.session_cookie())?;
-        let session: Session = serde_json::from_str(&keys.open(&sealed)?).ok()?;
+        let session: Session =
+            serde_json::from_str(&keys.open_in(SESSION_CONTEXT, &sealed)?).ok()?;
         let now = now_s();
         let live = session.purpose == PURPOSE
             && session.principal.scope() == scope
+            && session.seen_at <= now + SKEW_S
+            && session.started_at <= session.seen_at
             && now.saturating_sub(session.seen_at) < IDLE_LIMIT_S
             && now.saturating_sub(session.started_at) < ABSOLUTE_LIMIT_S;
         live.then_some(session)
@@ -123,7 +132,7 @@ impl Session {
         let mut next = self.clone();
         next.seen_at = now_s();
         let json = serde_json::to_string(&next).ok()?;
-        let sealed = keys.seal(&json, &mut SystemEntropy);
+        let sealed = keys.seal_in(SESSION_CONTEXT, &json, &mut SystemEntropy);
         let scope = self.principal.scope();
         set_cookie(
             scope.session_cookie(),
@@ -145,8 +154,17 @@ pub struct SignInToken {
 #[derive(Serialize, Deserialize)]
 struct SignInSeal {
     purpose: String,
+    /// The console the form belongs to: a token from one console is refused by another.
+    scope: String,
     token: String,
     issued_at: u64,
+}
+
+fn scope_name(scope: Scope) -> String {
+    match scope {
+        Scope::Owner => "owner".into(),
+        Scope::Developer(api_key) => format!("developer:{api_key}"),
+    }
 }
 
 impl SignInToken {
@@ -158,12 +176,13 @@ impl SignInToken {
         let token = random_token();
         let seal = SignInSeal {
             purpose: SIGN_IN_PURPOSE.into(),
+            scope: scope_name(scope),
             token: token.clone(),
             issued_at: now_s(),
         };
         let cookie = serde_json::to_string(&seal)
             .ok()
-            .map(|json| keys.seal(&json, &mut SystemEntropy))
+            .map(|json| keys.seal_in(SIGN_IN_CONTEXT, &json, &mut SystemEntropy))
             .and_then(|sealed| {
                 set_cookie(
                     scope.sign_in_cookie(),
@@ -182,12 +201,13 @@ impl SignInToken {
             return false;
         };
         let Some(seal) = keys
-            .open(&sealed)
+            .open_in(SIGN_IN_CONTEXT, &sealed)
             .and_then(|json| serde_json::from_str::<SignInSeal>(&json).ok())
         else {
             return false;
         };
         seal.purpose == SIGN_IN_PURPOSE
+            && seal.scope == scope_name(scope)
             && now_s().saturating_sub(seal.issued_at) < IDLE_LIMIT_S
             && ct_eq(seal.token.as_bytes(), posted.as_bytes())
     }
@@ -279,8 +299,30 @@ mod tests {
         let keys = SecretKeys::from_master(&[1; 32]);
         let mut idle = Session::start(Principal::Owner(42));
         idle.seen_at -= IDLE_LIMIT_S + 1;
-        let sealed = keys.seal(&serde_json::to_string(&idle).unwrap(), &mut SystemEntropy);
+        let sealed = keys.seal_in(
+            SESSION_CONTEXT,
+            &serde_json::to_string(&idle).unwrap(),
+            &mut SystemEntropy,
+        );
         let cookie = set_cookie("castellan_console", "/console", &sealed, 1, false).unwrap();
+        assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
+
+        // A session stamped in the future (forged or badly skewed) is not taken.
+        let mut future = Session::start(Principal::Owner(42));
+        future.seen_at += 10 * SKEW_S;
+        let sealed = keys.seal_in(
+            SESSION_CONTEXT,
+            &serde_json::to_string(&future).unwrap(),
+            &mut SystemEntropy,
+        );
+        let cookie = set_cookie("castellan_console", "/console", &sealed, 1, false).unwrap();
+        assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
+        // The same JSON sealed without the session context (as a stored value would be).
+        let plain = keys.seal(
+            &serde_json::to_string(&Session::start(Principal::Owner(42))).unwrap(),
+            &mut SystemEntropy,
+        );
+        let cookie = set_cookie("castellan_console", "/console", &plain, 1, false).unwrap();
         assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
 
         let mut old = Session::start(Principal::Owner(42));

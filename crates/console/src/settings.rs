@@ -224,7 +224,9 @@ fn seconds(fields: &Fields, name: &str, label: &str, min: i64) -> Result<i64, St
     }
 }
 
-fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
+/// The scopes of the form. A scope the service already has keeps what the form does not show
+/// (its attributes, such as per-scope token lifetimes, and localized descriptions).
+fn parse_scopes(text: &str, existing: &[Scope]) -> Result<Vec<Scope>, String> {
     let mut scopes = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let mut parts = line.split('|').map(str::trim);
@@ -238,10 +240,16 @@ fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
                 "“{line}” does not start with a scope name (no spaces or quotes)."
             ));
         }
-        let mut scope = Scope {
-            name: Some(name.to_owned()),
-            ..Scope::default()
-        };
+        let mut scope = existing
+            .iter()
+            .find(|s| s.name.as_deref() == Some(name))
+            .cloned()
+            .unwrap_or_else(|| Scope {
+                name: Some(name.to_owned()),
+                ..Scope::default()
+            });
+        scope.default_entry = false;
+        scope.description = None;
         for part in parts {
             if part.eq_ignore_ascii_case("default") {
                 scope.default_entry = true;
@@ -252,6 +260,23 @@ fn parse_scopes(text: &str) -> Result<Vec<Scope>, String> {
         scopes.push(scope);
     }
     Ok(scopes)
+}
+
+/// An https URL, or http on the local machine (for trying things out).
+pub fn web_url(url: &url::Url) -> bool {
+    url.scheme() == "https"
+        || (url.scheme() == "http"
+            && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")))
+}
+
+/// An issuer identifier (RFC 8414 §2): an https URL without query or fragment.
+pub fn check_issuer(issuer: &str) -> Result<String, String> {
+    match url::Url::parse(issuer) {
+        Ok(url) if web_url(&url) && url.query().is_none() && url.fragment().is_none() => {
+            Ok(issuer.to_owned())
+        }
+        _ => Err("The issuer must be an https URL without query or fragment.".into()),
+    }
 }
 
 /// One value a line; each a single word.
@@ -279,7 +304,7 @@ pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
         return Err("The name must have 1 to 100 characters.".into());
     }
     service.service_name = Some(name.to_owned());
-    service.issuer = Some(fields.get("issuer").to_owned());
+    service.issuer = Some(check_issuer(fields.get("issuer"))?);
     let description = fields.get("description");
     service.description = (!description.is_empty()).then(|| description.to_owned());
     service.supported_grant_types = Some(
@@ -303,7 +328,8 @@ pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
             .filter_map(ClientAuthMethod::from_wire_name)
             .collect(),
     );
-    service.supported_scopes = Some(parse_scopes(fields.get("scopes"))?);
+    let existing = service.supported_scopes.clone().unwrap_or_default();
+    service.supported_scopes = Some(parse_scopes(fields.get("scopes"), &existing)?);
     service.supported_claims = Some(words(fields.get("claims"), "claim")?);
     service.supported_acrs = Some(words(fields.get("acrs"), "ACR")?);
     service.supported_ui_locales = Some(words(fields.get("ui_locales"), "locale")?);
@@ -315,7 +341,7 @@ pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
             continue;
         }
         match url::Url::parse(value) {
-            Ok(url) if url.scheme() == "https" || url.host_str() == Some("localhost") => {
+            Ok(url) if web_url(&url) => {
                 service.other.insert(
                     (*name).to_owned(),
                     serde_json::Value::String(value.to_owned()),
@@ -457,21 +483,52 @@ mod tests {
     }
 
     #[test]
+    fn saving_keeps_what_the_form_does_not_show() {
+        let mut service = castellan_engine::defaults::service("S", "https://as.example.com");
+        let scopes = service.supported_scopes.as_mut().unwrap();
+        scopes[0].attributes = Some(vec![castellan_core::model::Pair {
+            key: Some("access_token.duration".into()),
+            value: Some("60".into()),
+        }]);
+        let form = form_of(&service);
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("name", &form.name)
+            .append_pair("issuer", &form.issuer)
+            .append_pair("scopes", &form.scopes)
+            .append_pair("access_token_duration", "1")
+            .append_pair("refresh_token_duration", "1")
+            .append_pair("id_token_duration", "1");
+        let read = apply(service.clone(), &Fields::parse(body.finish().as_bytes())).unwrap();
+        assert_eq!(
+            read.supported_scopes.unwrap()[0].attributes,
+            service.supported_scopes.unwrap()[0].attributes
+        );
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let service = castellan_engine::defaults::service("S", "https://as.example.com");
-        let fields = Fields::parse(b"name=S&issuer=x&access_token_duration=soon&refresh_token_duration=1&id_token_duration=1");
+        let fields = Fields::parse(b"name=S&issuer=https%3A%2F%2Fas.example.com&access_token_duration=soon&refresh_token_duration=1&id_token_duration=1");
         assert!(
             apply(service.clone(), &fields)
                 .unwrap_err()
                 .contains("access token lifetime")
         );
-        let fields = Fields::parse(b"name=S&scopes=two+words&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
+        let fields = Fields::parse(
+            b"name=S&issuer=&access_token_duration=1&refresh_token_duration=1&id_token_duration=1",
+        );
+        assert!(
+            apply(service.clone(), &fields)
+                .unwrap_err()
+                .contains("issuer")
+        );
+        let fields = Fields::parse(b"name=S&issuer=https%3A%2F%2Fas.example.com&scopes=two+words&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
         assert!(
             apply(service.clone(), &fields)
                 .unwrap_err()
                 .contains("scope name")
         );
-        let fields = Fields::parse(b"name=S&endpoint_tokenEndpoint=http%3A%2F%2Fas.example.com%2Ft&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
+        let fields = Fields::parse(b"name=S&issuer=https%3A%2F%2Fas.example.com&endpoint_tokenEndpoint=javascript%3A%2F%2Flocalhost%2F%250aalert(1)&access_token_duration=1&refresh_token_duration=1&id_token_duration=1");
         assert!(
             apply(service, &fields)
                 .unwrap_err()

@@ -141,13 +141,20 @@ impl SecretKeys {
 
     /// Encrypts `plaintext`; the result is base64url(nonce || ciphertext || tag).
     pub fn seal(&self, plaintext: &str, entropy: &mut dyn Entropy) -> String {
+        self.seal_in(b"", plaintext, entropy)
+    }
+
+    /// Encrypts `plaintext` bound to `context` (authenticated, not encrypted): it opens only
+    /// with [`SecretKeys::open_in`] and the same context, so a value sealed for one use (a
+    /// stored client secret, a console session) can never be passed off as another.
+    pub fn seal_in(&self, context: &[u8], plaintext: &str, entropy: &mut dyn Entropy) -> String {
         let mut nonce_bytes = [0u8; aead::NONCE_LEN];
         entropy.fill(&mut nonce_bytes);
         let nonce = aead::Nonce::assume_unique_for_key(nonce_bytes);
         let mut buf = plaintext.as_bytes().to_vec();
         if self
             .seal_key
-            .seal_in_place_append_tag(nonce, aead::Aad::empty(), &mut buf)
+            .seal_in_place_append_tag(nonce, aead::Aad::from(context), &mut buf)
             .is_err()
         {
             return String::new();
@@ -160,6 +167,11 @@ impl SecretKeys {
     /// Decrypts what [`SecretKeys::seal`] produced; `None` if it was altered or sealed under
     /// another key.
     pub fn open(&self, sealed: &str) -> Option<String> {
+        self.open_in(b"", sealed)
+    }
+
+    /// Decrypts what [`SecretKeys::seal_in`] sealed with the same `context`.
+    pub fn open_in(&self, context: &[u8], sealed: &str) -> Option<String> {
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         if bytes.len() < aead::NONCE_LEN {
             return None;
@@ -169,7 +181,7 @@ impl SecretKeys {
         let mut buf = ciphertext.to_vec();
         let plain = self
             .seal_key
-            .open_in_place(nonce, aead::Aad::empty(), &mut buf)
+            .open_in_place(nonce, aead::Aad::from(context), &mut buf)
             .ok()?;
         String::from_utf8(plain.to_vec()).ok()
     }
@@ -230,6 +242,12 @@ mod tests {
         assert_eq!(other.open(&sealed), None);
         assert_eq!(keys.open("not base64!"), None);
         assert_eq!(keys.open(""), None);
+        // A value sealed for one context opens in no other, nor without one.
+        let bound = keys.seal_in(b"session", "s3cret", &mut e);
+        assert_eq!(keys.open_in(b"session", &bound).as_deref(), Some("s3cret"));
+        assert_eq!(keys.open(&bound), None);
+        assert_eq!(keys.open_in(b"other", &bound), None);
+        assert_eq!(keys.open_in(b"session", &sealed), None);
     }
 
     #[test]

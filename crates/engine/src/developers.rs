@@ -55,7 +55,15 @@ async fn hash_password(password: String) -> ManageResult<String> {
     .map_err(ManageError::BadRequest)
 }
 
+/// Password checks running at once, at most: each takes ~19 MiB and a core for a while, so a
+/// flood of sign-ins queues here instead of exhausting memory.
+static PASSWORD_CHECKS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+
 async fn password_matches(hash: String, password: String) -> bool {
+    let Ok(_permit) = PASSWORD_CHECKS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             Argon2::default()

@@ -102,6 +102,18 @@ fn validate_client(client: &Client) -> ManageResult<()> {
                 "redirect URI '{uri}' must not have a fragment"
             )));
         }
+        // Schemes that run or read content instead of reaching an application: a form_post
+        // response (or a plain redirect) to one would run script on the authorization server's
+        // origin.
+        if matches!(
+            url.scheme(),
+            "javascript" | "data" | "vbscript" | "file" | "blob" | "about"
+        ) {
+            return Err(ManageError::BadRequest(format!(
+                "redirect URI '{uri}' uses the scheme '{}', which cannot receive a response",
+                url.scheme()
+            )));
+        }
     }
     if let Some(alias) = client.client_id_alias.as_deref()
         && (alias.is_empty() || alias.bytes().all(|b| b.is_ascii_digit()) || alias.len() > 200)

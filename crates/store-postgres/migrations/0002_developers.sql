@@ -1,6 +1,6 @@
 -- Developers of a service: they sign in to the Developer Console and manage the clients whose
 -- `developer` is their login. `id` is "<service API key>:<login>".
-CREATE TABLE developers (
+CREATE TABLE IF NOT EXISTS developers (
     id              TEXT PRIMARY KEY,
     service_api_key BIGINT NOT NULL REFERENCES services (api_key) ON DELETE CASCADE,
     login           TEXT NOT NULL,

@@ -33,7 +33,7 @@ impl PgError {
 
     /// The transaction lost a race the database could not order (serialization failure,
     /// deadlock) and may simply be run again. PostgreSQL's default isolation rarely says so;
-    /// CockroachDB, which always runs serializable transactions, often does.
+    /// CockroachDB at its default SERIALIZABLE isolation often does.
     pub fn is_retryable(&self) -> bool {
         self.state().is_some_and(|s| {
             *s == SqlState::T_R_SERIALIZATION_FAILURE || *s == SqlState::T_R_DEADLOCK_DETECTED

@@ -2,10 +2,12 @@
 //!
 //! Every check-and-change is decided by the database, never by process memory: a conditional
 //! `UPDATE`/`DELETE` or a row lock inside one transaction, so concurrent callers on different
-//! nodes get exactly one winner. Transactions run at the default isolation level; one that the
-//! database aborts as a serialization failure or deadlock (CockroachDB does so often) is run
-//! again. Every operation is bounded by a deadline, so an unreachable database answers with an
-//! error instead of a hang.
+//! nodes get exactly one winner. Transactions run at READ COMMITTED; one that the database
+//! aborts as a serialization failure or deadlock (CockroachDB at SERIALIZABLE does so often) is
+//! run again after a short random pause. Every operation is bounded by a deadline, and the
+//! server is told the same bound (`statement_timeout`, `lock_timeout`,
+//! `idle_in_transaction_session_timeout`), so an unreachable or stuck database answers with an
+//! error instead of a hang, and an abandoned statement does not hold its connection or locks.
 
 mod clients;
 mod developers;
@@ -71,6 +73,17 @@ impl Default for PoolOptions {
 /// How many times a transaction the database aborted as a lost race is run again.
 const MAX_RETRIES: u32 = 5;
 
+/// A random pause before retry `attempt` (1-based), growing with each attempt, so transactions
+/// that collided do not collide again at once.
+fn retry_pause(attempt: u32) -> Duration {
+    // Jitter, not secrecy: the clock's nanoseconds are random enough to spread retries.
+    let noise = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let ceiling_ms = 5u64 << attempt.min(6);
+    Duration::from_millis(noise % (ceiling_ms + 1))
+}
+
 pub struct PostgresStore {
     pool: Pool,
     operation_timeout: Duration,
@@ -80,14 +93,7 @@ impl PostgresStore {
     /// A pool on `url` (`postgres://user:password@host:port/database?...`). Connects lazily:
     /// call [`PostgresStore::migrate`] (or any operation) to reach the database.
     pub fn connect(url: &str, options: &PoolOptions) -> StoreResult<PostgresStore> {
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(options.connect_timeout);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("castellan");
-        }
+        let mut config = pg_config(url, options)?;
         let manager_config = ManagerConfig {
             // A connection the server closed (restart, failover) is noticed and replaced.
             recycling_method: RecyclingMethod::Fast,
@@ -161,6 +167,40 @@ impl PostgresStore {
     }
 }
 
+/// The driver's settings for `url`, with the pool's connect timeout, an application name, and
+/// the server-side limits that match the operation deadline.
+fn pg_config(url: &str, options: &PoolOptions) -> StoreResult<tokio_postgres::Config> {
+    let mut config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Backend(format!("invalid database URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(options.connect_timeout);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("castellan");
+    }
+    // The server gives up on a statement (or a lock wait, or an idle transaction) before
+    // the caller's deadline passes, so a connection handed back after a timeout is free.
+    let server_ms = options
+        .operation_timeout
+        .as_millis()
+        .saturating_sub(500)
+        .max(500);
+    let limits = format!(
+        "-c statement_timeout={server_ms} -c lock_timeout={server_ms} \
+             -c idle_in_transaction_session_timeout={}",
+        server_ms.saturating_mul(2)
+    );
+    let options_text = match config.get_options() {
+        Some(given) => format!("{given} {limits}"),
+        None => limits,
+    };
+    config.options(&options_text);
+    // A peer that vanished (no RST after a failover or partition) is noticed by keepalives.
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(30));
+    Ok(config)
+}
+
 /// Runs `$body` (an expression using the transaction `$tx`) in a transaction on a pooled
 /// connection, commits, and runs it again when the database aborted it as a lost race.
 macro_rules! transact {
@@ -184,7 +224,10 @@ macro_rules! transact {
                 }
                 .await;
                 match result {
-                    Err(e) if e.is_retryable() && attempt < MAX_RETRIES => attempt += 1,
+                    Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(retry_pause(attempt)).await;
+                    }
                     other => break other,
                 }
             }
@@ -527,5 +570,29 @@ impl Store for PostgresStore {
 
     async fn import_rows(&self, rows: &[castellan_store::export::Row]) -> StoreResult<()> {
         transact!(self, |tx| export::import_rows(&tx, rows)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_server_is_told_the_deadline() {
+        let options = PoolOptions {
+            operation_timeout: Duration::from_secs(4),
+            ..PoolOptions::default()
+        };
+        let config = pg_config("postgres://u@h/db?options=-c%20search_path%3Dx", &options).unwrap();
+        let given = config.get_options().unwrap();
+        assert!(given.starts_with("-c search_path=x "), "{given}");
+        assert!(given.contains("statement_timeout=3500"), "{given}");
+        assert!(given.contains("lock_timeout=3500"), "{given}");
+        assert!(
+            given.contains("idle_in_transaction_session_timeout=7000"),
+            "{given}"
+        );
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(5)));
     }
 }

@@ -38,8 +38,18 @@ fn columns(row: &TokenRow) -> [&(dyn ToSql + Sync); 10] {
 }
 
 /// Stores a token; with `exclusive`, first drops the subject's other tokens for the client.
+///
+/// Two exclusive issuances for one subject at once would each delete what the other had not
+/// committed yet and both insert; locking the client's row first makes them take turns, on any
+/// node and at any isolation level.
 pub async fn insert(tx: &Transaction<'_>, row: &TokenRow, exclusive: bool) -> PgResult<()> {
     if let (true, Some(subject)) = (exclusive, &row.subject) {
+        sql::query_opt(
+            tx,
+            "SELECT 1 FROM clients WHERE client_id = $1 AND service_api_key = $2 FOR UPDATE",
+            &[&row.client_id, &row.service_api_key],
+        )
+        .await?;
         sql::execute(
             tx,
             "DELETE FROM tokens WHERE service_api_key = $1 AND client_id = $2 AND subject = $3",

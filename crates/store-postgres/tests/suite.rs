@@ -331,3 +331,39 @@ async fn tls_connections_verify_the_server() {
     std::fs::remove_file(&dir).unwrap();
     assert!(matches!(refused, Err(StoreError::Backend(_))));
 }
+
+/// `singleAccessTokenPerSubject` through two nodes at once: one token for the subject remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exclusive_issuance_across_nodes_leaves_one_token() {
+    let Some(server) = test_server_url() else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).await;
+    let (a, b) = two_nodes(&db).await;
+    a.create_service(service(11, 1, "one")).await.unwrap();
+    a.create_client(client(11, 101, None, None)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let t = token(11, 101, Some("alice"), &format!("g{i}"));
+            store
+                .insert_token(&hashes(&format!("at{i}"), None), &t, true)
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut live = 0;
+    for i in 0..20 {
+        if a.get_token_by_access(&hash(&format!("at{i}")))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 1);
+}
