@@ -8,23 +8,8 @@ use castellan_core::enums::{
 use castellan_core::model::Client;
 use serde_json::Value;
 
-use crate::form::Fields;
+use crate::form::{Fields, choices};
 use crate::pages::{AppFormFields, Choice};
-
-fn choices<T: Copy + PartialEq>(
-    all: &[T],
-    chosen: &[T],
-    value: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Vec<Choice> {
-    all.iter()
-        .map(|&v| Choice {
-            value: value(v).to_owned(),
-            label: label(v).to_owned(),
-            checked: chosen.contains(&v),
-        })
-        .collect()
-}
 
 fn other_text(client: &Client, name: &str) -> String {
     client
@@ -204,20 +189,8 @@ pub fn apply(mut client: Client, fields: &Fields) -> Result<Client, String> {
         }
     }
     client.redirect_uris = Some(redirect_uris);
-    client.grant_types = Some(
-        fields
-            .all("grant_type")
-            .into_iter()
-            .filter_map(GrantType::from_wire_name)
-            .collect(),
-    );
-    client.response_types = Some(
-        fields
-            .all("response_type")
-            .into_iter()
-            .filter_map(ResponseType::from_wire_name)
-            .collect(),
-    );
+    client.grant_types = Some(fields.parsed("grant_type", GrantType::from_wire_name));
+    client.response_types = Some(fields.parsed("response_type", ResponseType::from_wire_name));
     client.token_auth_method = Some(
         ClientAuthMethod::from_wire_name(fields.get("token_auth_method"))
             .ok_or("Choose how the client authenticates.")?,

@@ -190,6 +190,21 @@ impl Dev {
         }
     }
 
+    /// A posted form with this session's CSRF token, and the developer's own client it is about.
+    async fn posted_app(
+        &self,
+        console: &State,
+        client_id: &str,
+        body: &[u8],
+    ) -> Result<(Fields, Client), Response> {
+        let fields = Fields::parse(body);
+        if !self.session.accepts(fields.get("csrf")) {
+            return Err(self.forged(console));
+        }
+        let client = self.own_app(console, client_id).await?;
+        Ok((fields, client))
+    }
+
     /// The developer's own client with this ID.
     async fn own_app(&self, console: &State, client_id: &str) -> Result<Client, Response> {
         if client_id.parse::<i64>().is_err() {
@@ -623,12 +638,8 @@ pub async fn edit(
     Path((_, client_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !dev.session.accepts(fields.get("csrf")) {
-        return dev.forged(&console);
-    }
-    let client = match dev.own_app(&console, &client_id).await {
-        Ok(client) => client,
+    let (fields, client) = match dev.posted_app(&console, &client_id, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let id = client.client_id;
@@ -671,11 +682,8 @@ pub async fn new_secret(
     Path((_, client_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if !dev.session.accepts(Fields::parse(&body).get("csrf")) {
-        return dev.forged(&console);
-    }
-    let client = match dev.own_app(&console, &client_id).await {
-        Ok(client) => client,
+    let (_, client) = match dev.posted_app(&console, &client_id, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     if client.client_type == Some(ClientType::Public) {
@@ -713,12 +721,8 @@ pub async fn delete(
     Path((_, client_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !dev.session.accepts(fields.get("csrf")) {
-        return dev.forged(&console);
-    }
-    let client = match dev.own_app(&console, &client_id).await {
-        Ok(client) => client,
+    let (fields, client) = match dev.posted_app(&console, &client_id, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     if fields.get("confirm") != client.client_id.to_string() {

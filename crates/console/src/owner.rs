@@ -570,12 +570,8 @@ pub async fn edit(
     Path(api_key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !signed.session.accepts(fields.get("csrf")) {
-        return forged(&console, &signed);
-    }
-    let service = match owned(&console, &signed, &api_key).await {
-        Ok(service) => service,
+    let (fields, service) = match posted(&console, &signed, &api_key, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let key = service.api_key;
@@ -644,12 +640,8 @@ pub async fn keys(
     Path((api_key, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !signed.session.accepts(fields.get("csrf")) {
-        return forged(&console, &signed);
-    }
-    let service = match owned(&console, &signed, &api_key).await {
-        Ok(service) => service,
+    let (fields, service) = match posted(&console, &signed, &api_key, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let (owner, key) = (Some(&signed.owner), service.api_key);
@@ -674,23 +666,7 @@ pub async fn keys(
             .map(|_| "The key is retired.".to_owned()),
         _ => Err(ManageError::NotFound(action.clone())),
     };
-    match done {
-        Ok(notice) => {
-            service_page(&console, &signed, key, StatusCode::OK, Some(&notice), None).await
-        }
-        Err(ManageError::BadRequest(m)) | Err(ManageError::NotFound(m)) => {
-            service_page(
-                &console,
-                &signed,
-                key,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&m),
-            )
-            .await
-        }
-        Err(e) => manage_error(&console, &signed, e),
-    }
+    outcome(&console, &signed, key, done).await
 }
 
 pub async fn delete(
@@ -699,12 +675,8 @@ pub async fn delete(
     Path(api_key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !signed.session.accepts(fields.get("csrf")) {
-        return forged(&console, &signed);
-    }
-    let service = match owned(&console, &signed, &api_key).await {
-        Ok(service) => service,
+    let (fields, service) = match posted(&console, &signed, &api_key, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     if fields.get("confirm") != service.api_key.to_string() {
@@ -741,12 +713,8 @@ pub async fn developers(
     Path((api_key, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = Fields::parse(&body);
-    if !signed.session.accepts(fields.get("csrf")) {
-        return forged(&console, &signed);
-    }
-    let service = match owned(&console, &signed, &api_key).await {
-        Ok(service) => service,
+    let (fields, service) = match posted(&console, &signed, &api_key, &body).await {
+        Ok(posted) => posted,
         Err(response) => return response,
     };
     let (owner, key, login) = (Some(&signed.owner), service.api_key, fields.get("login"));
@@ -774,23 +742,7 @@ pub async fn developers(
             .map(|()| format!("Developer {login} enabled.")),
         _ => Err(ManageError::NotFound(action.clone())),
     };
-    match done {
-        Ok(notice) => {
-            service_page(&console, &signed, key, StatusCode::OK, Some(&notice), None).await
-        }
-        Err(ManageError::BadRequest(m) | ManageError::NotFound(m) | ManageError::Conflict(m)) => {
-            service_page(
-                &console,
-                &signed,
-                key,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&m),
-            )
-            .await
-        }
-        Err(e) => manage_error(&console, &signed, e),
-    }
+    outcome(&console, &signed, key, done).await
 }
 
 pub async fn regenerate_secret(
@@ -828,5 +780,54 @@ pub async fn regenerate_secret(
             page(&console, &signed, StatusCode::OK, html)
         }
         Err(e) => manage_error(&console, &signed, e),
+    }
+}
+
+/// A posted form with this session's CSRF token, and the owner's service it is about.
+async fn posted(
+    console: &State,
+    signed: &Signed,
+    api_key: &str,
+    body: &[u8],
+) -> Result<(Fields, Service), Response> {
+    let fields = Fields::parse(body);
+    if !signed.session.accepts(fields.get("csrf")) {
+        return Err(forged(console, signed));
+    }
+    let service = owned(console, signed, api_key).await?;
+    Ok((fields, service))
+}
+
+/// The service page after an action: its notice, or what was wrong with the request.
+async fn outcome(
+    console: &State,
+    signed: &Signed,
+    api_key: i64,
+    done: Result<String, ManageError>,
+) -> Response {
+    match done {
+        Ok(notice) => {
+            service_page(
+                console,
+                signed,
+                api_key,
+                StatusCode::OK,
+                Some(&notice),
+                None,
+            )
+            .await
+        }
+        Err(ManageError::BadRequest(m) | ManageError::NotFound(m) | ManageError::Conflict(m)) => {
+            service_page(
+                console,
+                signed,
+                api_key,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&m),
+            )
+            .await
+        }
+        Err(e) => manage_error(console, signed, e),
     }
 }

@@ -3,7 +3,7 @@
 use castellan_core::enums::{ClientAuthMethod, GrantType, JwsAlg, ResponseType};
 use castellan_core::model::{Scope, Service};
 
-use crate::form::Fields;
+use crate::form::{Fields, choices};
 use crate::pages::{Choice, Field, ServiceForm};
 
 /// The on/off settings the form offers, with their labels.
@@ -78,21 +78,6 @@ fn flag<'s>(service: &'s mut Service, name: &str) -> Option<&'s mut bool> {
         "iss_suppressed" => &mut service.iss_suppressed,
         _ => return None,
     })
-}
-
-fn choices<T: Copy + PartialEq>(
-    all: &[T],
-    chosen: &[T],
-    value: impl Fn(T) -> &'static str,
-    label: impl Fn(T) -> &'static str,
-) -> Vec<Choice> {
-    all.iter()
-        .map(|&v| Choice {
-            value: value(v).to_owned(),
-            label: label(v).to_owned(),
-            checked: chosen.contains(&v),
-        })
-        .collect()
 }
 
 /// `name | description | default`, one scope a line.
@@ -307,27 +292,11 @@ pub fn apply(mut service: Service, fields: &Fields) -> Result<Service, String> {
     service.issuer = Some(check_issuer(fields.get("issuer"))?);
     let description = fields.get("description");
     service.description = (!description.is_empty()).then(|| description.to_owned());
-    service.supported_grant_types = Some(
-        fields
-            .all("grant_type")
-            .into_iter()
-            .filter_map(GrantType::from_wire_name)
-            .collect(),
-    );
-    service.supported_response_types = Some(
-        fields
-            .all("response_type")
-            .into_iter()
-            .filter_map(ResponseType::from_wire_name)
-            .collect(),
-    );
-    service.supported_token_auth_methods = Some(
-        fields
-            .all("auth_method")
-            .into_iter()
-            .filter_map(ClientAuthMethod::from_wire_name)
-            .collect(),
-    );
+    service.supported_grant_types = Some(fields.parsed("grant_type", GrantType::from_wire_name));
+    service.supported_response_types =
+        Some(fields.parsed("response_type", ResponseType::from_wire_name));
+    service.supported_token_auth_methods =
+        Some(fields.parsed("auth_method", ClientAuthMethod::from_wire_name));
     let existing = service.supported_scopes.clone().unwrap_or_default();
     service.supported_scopes = Some(parse_scopes(fields.get("scopes"), &existing)?);
     service.supported_claims = Some(words(fields.get("claims"), "claim")?);
