@@ -241,6 +241,33 @@ await step("a hostile application name stays text; forged forms are refused", as
   assert.equal(status, 403);
 });
 
+await step("a developer changes their password; only the new one signs in", async () => {
+  await alice.click("header a.muted");
+  await alice.fill("#current", "not-my-password");
+  await alice.fill("#new", "alice-password-2");
+  await alice.fill("#repeat", "alice-password-2");
+  await alice.click("main button[type=submit]");
+  assert.match(await alice.textContent("[role=alert]"), /current password is wrong/);
+  await alice.fill("#current", "alice-password-1");
+  await alice.fill("#new", "alice-password-2");
+  await alice.fill("#repeat", "alice-password-3");
+  await alice.click("main button[type=submit]");
+  assert.match(await alice.textContent("[role=alert]"), /differ/);
+  await alice.fill("#current", "alice-password-1");
+  await alice.fill("#new", "alice-password-2");
+  await alice.fill("#repeat", "alice-password-2");
+  await alice.click("main button[type=submit]");
+  assert.match(await alice.textContent("main"), /password is changed/);
+  await Promise.all([alice.waitForURL(/\/sign-in$/), alice.click("text=Sign out")]);
+  await alice.fill("#login", "alice");
+  await alice.fill("#password", "alice-password-1");
+  const [refused] = await Promise.all([alice.waitForNavigation(), alice.click("main button[type=submit]")]);
+  assert.equal(refused.status(), 401);
+  await alice.fill("#login", "alice");
+  await alice.fill("#password", "alice-password-2");
+  await Promise.all([alice.waitForURL(/\/apps$/), alice.click("main button[type=submit]")]);
+});
+
 await step("another developer sees and changes none of it", async () => {
   bob = await developerPage("bob", "bob-password-12");
   assert.match(await bob.textContent("main"), /No application yet/);

@@ -740,3 +740,61 @@ pub async fn delete(
         Err(e) => dev.failed(&console, e),
     }
 }
+
+fn password_form(console: &State, dev: &Dev, status: StatusCode, error: Option<&str>) -> Response {
+    let page = pages::DevPassword {
+        signed_in: Some(&dev.session.csrf),
+        dev: dev.chrome(),
+        csrf: &dev.session.csrf,
+        error,
+    }
+    .render();
+    dev.page(console, status, page)
+}
+
+pub async fn password_page(AxumState(console): AxumState<State>, dev: Dev) -> Response {
+    password_form(&console, &dev, StatusCode::OK, None)
+}
+
+pub async fn change_password(
+    AxumState(console): AxumState<State>,
+    dev: Dev,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if !dev.session.accepts(fields.get("csrf")) {
+        return dev.forged(&console);
+    }
+    if fields.get("new") != fields.get("repeat") {
+        return password_form(
+            &console,
+            &dev,
+            StatusCode::BAD_REQUEST,
+            Some("The two new passwords differ."),
+        );
+    }
+    let changed = console
+        .engine
+        .change_developer_password(
+            dev.service.api_key,
+            &dev.developer.login,
+            fields.get("current"),
+            fields.get("new"),
+        )
+        .await;
+    match changed {
+        Ok(()) => {
+            tracing::info!(service = dev.service.api_key, developer = %dev.developer.login, "developer password changed");
+            dev.message(
+                &console,
+                StatusCode::OK,
+                "Password changed",
+                "Your password is changed; use it from your next sign-in.",
+            )
+        }
+        Err(ManageError::BadRequest(m)) => {
+            password_form(&console, &dev, StatusCode::BAD_REQUEST, Some(&m))
+        }
+        Err(e) => dev.failed(&console, e),
+    }
+}

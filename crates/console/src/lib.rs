@@ -84,6 +84,10 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
             "/console/developer/{api_key}/sign-out",
             post(developer::sign_out),
         )
+        .route(
+            "/console/developer/{api_key}/password",
+            get(developer::password_page).post(developer::change_password),
+        )
         .route("/console/developer/{api_key}/apps", get(developer::apps))
         .route(
             "/console/developer/{api_key}/apps/new",

@@ -259,3 +259,12 @@ pub struct DeveloperRow {
     pub display_name: String,
     pub disabled: bool,
 }
+
+#[derive(Template)]
+#[template(path = "dev_password.html")]
+pub struct DevPassword<'a> {
+    pub signed_in: Option<&'a str>,
+    pub dev: DevChrome,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}

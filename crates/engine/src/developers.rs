@@ -154,6 +154,28 @@ impl Engine {
         Ok(found.filter(|d| matches && !d.disabled))
     }
 
+    /// Replaces a developer's password, given their current one. `BadRequest` when the current
+    /// password is wrong or the new one too short.
+    pub async fn change_developer_password(
+        &self,
+        api_key: i64,
+        login: &str,
+        current: &str,
+        new: &str,
+    ) -> ManageResult<()> {
+        let Some(mut record) = self.authenticate_developer(api_key, login, current).await? else {
+            return Err(ManageError::BadRequest(
+                "The current password is wrong.".into(),
+            ));
+        };
+        check_password(new)?;
+        record.password_hash = hash_password(new.to_owned()).await?;
+        if !self.store.update_developer(&record).await? {
+            return Err(ManageError::NotFound(format!("No developer {login:?}.")));
+        }
+        Ok(())
+    }
+
     /// The developer behind a console session, while they are still enabled.
     pub async fn active_developer(
         &self,
