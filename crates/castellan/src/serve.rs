@@ -29,6 +29,15 @@ pub struct ServeArgs {
     /// example through a TLS-terminating proxy), so the browser never sends them in clear.
     #[arg(long, env = "CASTELLAN_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address of a reverse proxy in front of Castellan (repeat, or comma-separate in the
+    /// variable): its `X-Forwarded-For` then names the client for the console's sign-in limits.
+    /// Without it every client behind the proxy would share one limit.
+    #[arg(
+        long = "trusted-proxy",
+        env = "CASTELLAN_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How often expired records are purged, and how many go per batch.
@@ -65,8 +74,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     tokio::spawn(purge_loop(engine.clone()));
-    let app = castellan_http::router(engine.clone())
-        .merge(castellan_console::router(engine, args.secure_cookies));
+    let app = castellan_http::router(engine.clone()).merge(castellan_console::router(
+        engine,
+        castellan_console::ConsoleOptions {
+            secure_cookies: args.secure_cookies,
+            trusted_proxies: args.trusted_proxies.clone(),
+        },
+    ));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -2,12 +2,11 @@
 //! in with the account the owner made and manages only the clients whose `developer` is their
 //! login. Another developer's client, or a client of another service, is "not found".
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -284,10 +283,7 @@ pub async fn sign_in(
     let Ok(key) = api_key.parse::<i64>() else {
         return no_such_console();
     };
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let peer = console.client_key(&request);
     let Ok(body) = axum::body::to_bytes(request.into_body(), 64 * 1024).await else {
         return sign_in_form(
             &console,
@@ -315,7 +311,7 @@ pub async fn sign_in(
         )
         .await;
     }
-    let mut limit_keys = vec![format!("ip:{peer}")];
+    let mut limit_keys = vec![peer.clone()];
     if login.len() <= 100 {
         limit_keys.push(format!("dev:{key}:{login}"));
     }

@@ -6,6 +6,7 @@
 //! CSRF token, every page is sent with a strict Content-Security-Policy, and sign-in attempts are
 //! limited (`limiter.rs`).
 
+mod address;
 mod client_settings;
 mod developer;
 mod form;
@@ -25,21 +26,52 @@ use castellan_engine::Engine;
 
 use crate::limiter::SignInLimiter;
 
+/// How the console is reached.
+#[derive(Clone, Debug, Default)]
+pub struct ConsoleOptions {
+    /// Mark cookies `Secure`: the console is reached over HTTPS (directly or through a proxy).
+    pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (for the sign-in limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
 /// What the console's handlers share.
 pub struct Console {
     engine: Arc<Engine>,
-    /// Mark cookies `Secure`: the console is reached over HTTPS (directly or through a proxy).
     secure_cookies: bool,
+    trusted_proxies: Vec<std::net::IpAddr>,
     limiter: SignInLimiter,
+}
+
+impl Console {
+    /// The limiter's key for the client of a request.
+    fn client_key(&self, request: &axum::extract::Request) -> String {
+        let Some(peer) = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        else {
+            return "ip:unknown".to_owned();
+        };
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        address::limit_key(address::client_address(
+            peer.0.ip(),
+            forwarded,
+            &self.trusted_proxies,
+        ))
+    }
 }
 
 type State = Arc<Console>;
 
 /// The console's routes, all under `/console`.
-pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
+pub fn router(engine: Arc<Engine>, options: ConsoleOptions) -> Router {
     let console = Arc::new(Console {
         engine,
-        secure_cookies,
+        secure_cookies: options.secure_cookies,
+        trusted_proxies: options.trusted_proxies,
         limiter: SignInLimiter::default(),
     });
     Router::new()

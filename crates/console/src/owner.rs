@@ -1,10 +1,8 @@
 //! The owner's pages: sign-in, services (list, create, view, edit, delete) and signing keys.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State as AxumState};
+use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -174,10 +172,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     parts: axum::extract::Request,
 ) -> Response {
-    let peer = parts
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let peer = console.client_key(&parts);
     let body = match axum::body::to_bytes(parts.into_body(), 64 * 1024).await {
         Ok(body) => body,
         Err(_) => {
@@ -205,7 +200,7 @@ pub async fn sign_in(
         );
     }
     // The account key is the owner's API key as a number, so "7" and "07" count as one.
-    let mut limit_keys = vec![format!("ip:{peer}")];
+    let mut limit_keys = vec![peer.clone()];
     if let Ok(key) = api_key.parse::<i64>() {
         limit_keys.push(format!("key:{key}"));
     }
