@@ -8,7 +8,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use castellan_core::enums::ClientType;
 use castellan_core::model::{Client, Service};
@@ -31,21 +31,6 @@ fn path_service_key(path: &str) -> Option<i64> {
 
 fn base(api_key: i64) -> String {
     format!("/console/developer/{api_key}")
-}
-
-fn html(status: StatusCode, page: Result<String, askama::Error>) -> Response {
-    match page {
-        Ok(body) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(cause = %e, "developer console failure");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
 }
 
 fn no_such_console() -> Response {
@@ -132,7 +117,7 @@ impl Dev {
         status: StatusCode,
         page: Result<String, askama::Error>,
     ) -> Response {
-        let mut response = html(status, page);
+        let mut response = pages::respond(status, page);
         session::add_cookies(
             response.headers_mut(),
             [self
@@ -259,7 +244,7 @@ async fn sign_in_form(
         error,
     }
     .render();
-    let mut response = html(status, page);
+    let mut response = pages::respond(status, page);
     session::add_cookies(response.headers_mut(), [cookie]);
     response
 }
@@ -333,19 +318,13 @@ pub async fn sign_in(
         Ok(Some(developer)) => {
             console.limiter.succeeded(&limit_keys);
             tracing::info!(service = key, developer = %developer.login, "developer console sign-in");
-            let session = Session::start(Principal::Developer {
-                service: key,
-                login: developer.login,
-            });
-            let mut response = Redirect::to(&format!("{}/apps", base(key))).into_response();
-            session::add_cookies(
-                response.headers_mut(),
-                [
-                    session.renewed_cookie(console.engine.keys(), console.secure_cookies),
-                    session::cleared_sign_in(Scope::Developer(key), console.secure_cookies),
-                ],
-            );
-            response
+            console.signed_in(
+                Principal::Developer {
+                    service: key,
+                    login: developer.login,
+                },
+                &format!("{}/apps", base(key)),
+            )
         }
         Ok(None) => {
             tracing::warn!(service = key, peer, "developer console sign-in refused");
@@ -537,41 +516,15 @@ fn app_page(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
-    let join = |items: Vec<&str>| {
-        if items.is_empty() {
-            "none".to_owned()
-        } else {
-            items.join(", ")
-        }
-    };
     let view = AppView {
         client_id: client.client_id,
         name: client.client_name.clone().unwrap_or_default(),
         kind: kind(client),
         confidential: client.client_type != Some(ClientType::Public),
-        redirect_uris: join(
-            client
-                .redirect_uris
-                .iter()
-                .flatten()
-                .map(String::as_str)
-                .collect(),
-        ),
-        grant_types: join(
-            client
-                .grant_types
-                .iter()
-                .flatten()
-                .map(|g| g.protocol())
-                .collect(),
-        ),
-        response_types: join(
-            client
-                .response_types
-                .iter()
-                .flatten()
-                .map(|r| r.protocol())
-                .collect(),
+        redirect_uris: pages::listing(client.redirect_uris.iter().flatten().map(String::as_str)),
+        grant_types: pages::listing(client.grant_types.iter().flatten().map(|g| g.protocol())),
+        response_types: pages::listing(
+            client.response_types.iter().flatten().map(|r| r.protocol()),
         ),
         auth_method: client
             .token_auth_method

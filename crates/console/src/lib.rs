@@ -44,6 +44,22 @@ pub struct Console {
 }
 
 impl Console {
+    /// The answer to a successful sign-in: a new session (with a new CSRF token), the sign-in
+    /// form's token cleared, and a redirect to `location`.
+    fn signed_in(&self, principal: session::Principal, location: &str) -> Response {
+        let scope = principal.scope();
+        let session = session::Session::start(principal);
+        let mut response = axum::response::Redirect::to(location).into_response();
+        session::add_cookies(
+            response.headers_mut(),
+            [
+                session.renewed_cookie(self.engine.keys(), self.secure_cookies),
+                session::cleared_sign_in(scope, self.secure_cookies),
+            ],
+        );
+        response
+    }
+
     /// The limiter's key for the client of a request.
     fn client_key(&self, request: &axum::extract::Request) -> String {
         let Some(peer) = request

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State as AxumState};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use castellan_core::discovery::JwksPublication;
 use castellan_core::enums::JwsAlg;
@@ -36,7 +36,7 @@ impl FromRequestParts<State> for Signed {
         match console.engine.store().get_owner(api_key).await {
             Ok(Some(owner)) => Ok(Signed { session, owner }),
             Ok(None) => Err(to_sign_in()),
-            Err(e) => Err(failure(&e.to_string())),
+            Err(e) => Err(pages::failure(&e.to_string())),
         }
     }
 }
@@ -48,7 +48,7 @@ fn page(
     status: StatusCode,
     html: Result<String, askama::Error>,
 ) -> Response {
-    let mut response = render(status, html);
+    let mut response = pages::respond(status, html);
     session::add_cookies(
         response.headers_mut(),
         [signed
@@ -56,38 +56,6 @@ fn page(
             .renewed_cookie(console.engine.keys(), console.secure_cookies)],
     );
     response
-}
-
-fn render(status: StatusCode, html: Result<String, askama::Error>) -> Response {
-    match html {
-        Ok(html) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-        Err(e) => failure(&e.to_string()),
-    }
-}
-
-/// 500, logged; the page says no more than that something failed.
-fn failure(cause: &str) -> Response {
-    tracing::error!(cause, "console failure");
-    let html = pages::Message {
-        signed_in: None,
-        title: "Something went wrong",
-        message: "The request could not be completed. Try again in a moment.",
-    }
-    .render();
-    match html {
-        Ok(html) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
 }
 
 fn message(
@@ -130,7 +98,7 @@ fn manage_error(console: &State, signed: &Signed, e: ManageError) -> Response {
             "There is no such service among yours.",
         ),
         ManageError::Conflict(m) => message(console, signed, StatusCode::CONFLICT, "Try again", &m),
-        ManageError::Engine(e) => failure(&e.to_string()),
+        ManageError::Engine(e) => pages::failure(&e.to_string()),
     }
 }
 
@@ -158,7 +126,7 @@ fn sign_in_form(
         error,
     }
     .render();
-    let mut response = render(status, html);
+    let mut response = pages::respond(status, html);
     session::add_cookies(response.headers_mut(), [cookie]);
     response
 }
@@ -216,16 +184,7 @@ pub async fn sign_in(
         Ok(Ok(owner)) => {
             console.limiter.succeeded(&limit_keys);
             tracing::info!(owner = owner.api_key, "console sign-in");
-            let session = Session::start(Principal::Owner(owner.api_key));
-            let mut response = Redirect::to("/console/services").into_response();
-            session::add_cookies(
-                response.headers_mut(),
-                [
-                    session.renewed_cookie(console.engine.keys(), console.secure_cookies),
-                    session::cleared_sign_in(Scope::Owner, console.secure_cookies),
-                ],
-            );
-            response
+            console.signed_in(Principal::Owner(owner.api_key), "/console/services")
         }
         Ok(Err(_)) => {
             tracing::warn!(peer, "console sign-in refused");
@@ -236,7 +195,7 @@ pub async fn sign_in(
                 Some("The API key or the API secret is wrong."),
             )
         }
-        Err(e) => failure(&e.to_string()),
+        Err(e) => pages::failure(&e.to_string()),
     }
 }
 
@@ -382,19 +341,6 @@ pub async fn create_service(
     }
 }
 
-fn names<T: Copy>(values: Option<&[T]>, name: fn(T) -> &'static str) -> String {
-    let names: Vec<&str> = values
-        .unwrap_or_default()
-        .iter()
-        .map(|&v| name(v))
-        .collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
-}
-
 fn view_of(service: &Service) -> ServiceView {
     let scopes: Vec<String> = service
         .supported_scopes
@@ -424,13 +370,19 @@ fn view_of(service: &Service) -> ServiceView {
         name: service.service_name.clone().unwrap_or_default(),
         issuer: service.issuer.clone().unwrap_or_default(),
         description: service.description.clone().unwrap_or_default(),
-        grant_types: names(
-            service.supported_grant_types.as_deref(),
-            castellan_core::enums::GrantType::protocol,
+        grant_types: pages::listing(
+            service
+                .supported_grant_types
+                .iter()
+                .flatten()
+                .map(|g| g.protocol()),
         ),
-        response_types: names(
-            service.supported_response_types.as_deref(),
-            castellan_core::enums::ResponseType::protocol,
+        response_types: pages::listing(
+            service
+                .supported_response_types
+                .iter()
+                .flatten()
+                .map(|r| r.protocol()),
         ),
         scopes: if scopes.is_empty() {
             "none".into()

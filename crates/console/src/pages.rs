@@ -1,6 +1,51 @@
 //! The pages, as askama templates (`templates/`): every value is HTML-escaped on output.
 
 use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// A rendered page with its status; a page that failed to render becomes a logged 500.
+pub fn respond(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+    match page {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => failure(&e.to_string()),
+    }
+}
+
+/// 500, logged; the page says no more than that something failed.
+pub fn failure(cause: &str) -> Response {
+    tracing::error!(cause, "console failure");
+    let page = Message {
+        signed_in: None,
+        title: "Something went wrong",
+        message: "The request could not be completed. Try again in a moment.",
+    }
+    .render();
+    match page {
+        Ok(html) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Items for a table cell: comma-separated, or "none".
+pub fn listing<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.into_iter().collect();
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]

@@ -52,7 +52,7 @@ pub enum Principal {
 }
 
 impl Principal {
-    fn scope(&self) -> Scope {
+    pub fn scope(&self) -> Scope {
         match self {
             Principal::Owner(_) => Scope::Owner,
             Principal::Developer { service, .. } => Scope::Developer(*service),

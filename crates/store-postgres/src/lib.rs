@@ -247,10 +247,6 @@ macro_rules! single {
     };
 }
 
-fn owned(hash: &SecretHash) -> &str {
-    hash.as_str()
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -424,7 +420,7 @@ impl Store for PostgresStore {
         single!(self, |c| grants::put_ticket(
             c,
             kind,
-            owned(hash),
+            hash.as_str(),
             service_api_key,
             data,
             expires_at
@@ -437,7 +433,7 @@ impl Store for PostgresStore {
         kind: TicketKind,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredTicket>> {
-        single!(self, |c| grants::get_ticket(c, kind, owned(hash))).await
+        single!(self, |c| grants::get_ticket(c, kind, hash.as_str())).await
     }
 
     async fn use_ticket(
@@ -447,7 +443,7 @@ impl Store for PostgresStore {
         issued: TicketIssues<'_>,
     ) -> StoreResult<bool> {
         let code = match issued.code {
-            Some((hash, code)) => Some((owned(hash), code, to_json(code)?)),
+            Some((hash, code)) => Some((hash.as_str(), code, to_json(code)?)),
             None => None,
         };
         let token = match issued.token {
@@ -460,7 +456,7 @@ impl Store for PostgresStore {
         transact!(self, |tx| grants::use_ticket(
             &tx,
             kind,
-            owned(ticket_hash),
+            ticket_hash.as_str(),
             code,
             token.as_ref()
         ))
@@ -472,16 +468,16 @@ impl Store for PostgresStore {
         kind: TicketKind,
         hash: &SecretHash,
     ) -> StoreResult<Option<StoredTicket>> {
-        single!(self, |c| grants::take_ticket(c, kind, owned(hash))).await
+        single!(self, |c| grants::take_ticket(c, kind, hash.as_str())).await
     }
 
     async fn put_code(&self, hash: &SecretHash, code: &AuthorizationCode) -> StoreResult<()> {
         let data = to_json(code)?;
-        single!(self, |c| grants::put_code(c, owned(hash), code, &data)).await
+        single!(self, |c| grants::put_code(c, hash.as_str(), code, &data)).await
     }
 
     async fn get_code(&self, hash: &SecretHash) -> StoreResult<Option<StoredCode>> {
-        single!(self, |c| grants::get_code(c, owned(hash))).await
+        single!(self, |c| grants::get_code(c, hash.as_str())).await
     }
 
     async fn redeem_code(
@@ -494,7 +490,7 @@ impl Store for PostgresStore {
         let row = TokenRow::new(hashes, token)?;
         transact!(self, |tx| grants::redeem_code(
             &tx,
-            owned(code_hash),
+            code_hash.as_str(),
             &row,
             exclusive
         ))
@@ -515,11 +511,11 @@ impl Store for PostgresStore {
     }
 
     async fn get_token_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        single!(self, |c| tokens::by_access(c, owned(hash))).await
+        single!(self, |c| tokens::by_access(c, hash.as_str())).await
     }
 
     async fn get_token_by_refresh(&self, hash: &SecretHash) -> StoreResult<RefreshLookup> {
-        single!(self, |c| tokens::by_refresh(c, owned(hash))).await
+        single!(self, |c| tokens::by_refresh(c, hash.as_str())).await
     }
 
     async fn rotate_refresh(
@@ -536,7 +532,7 @@ impl Store for PostgresStore {
         let row = TokenRow::new(hashes, token)?;
         transact!(self, |tx| tokens::rotate(
             &tx,
-            owned(old_refresh),
+            old_refresh.as_str(),
             &row,
             retire
         ))
@@ -544,11 +540,11 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_by_access(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        single!(self, |c| tokens::revoke_by_access(c, owned(hash))).await
+        single!(self, |c| tokens::revoke_by_access(c, hash.as_str())).await
     }
 
     async fn revoke_by_refresh(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        single!(self, |c| tokens::revoke_by_refresh(c, owned(hash))).await
+        single!(self, |c| tokens::revoke_by_refresh(c, hash.as_str())).await
     }
 
     async fn revoke_grant(&self, service_api_key: i64, grant_id: &str) -> StoreResult<u64> {
