@@ -14,7 +14,9 @@ use crate::enums::{
 };
 use crate::envelope::{envelope, error_json_envelope};
 use crate::model::{Client, Scope, Service};
-use crate::params::{Params, Repeated, split_list};
+use crate::params::{
+    ListTooLong, MAX_LIST_VALUE_LEN, MAX_LIST_VALUES, Params, Repeated, split_list,
+};
 use crate::records::{
     AUTHORIZATION_TICKET_LIFETIME_MS, AuthorizationTicket, Millis, default_response_mode,
 };
@@ -176,6 +178,17 @@ fn decide_inner(
                 args: &[&dyn std::fmt::Display]| {
         Box::new(target.authorization_error(service, KIND, OAuthError::new(error, code, args)))
     };
+    // A space-separated list, refused when over its caps.
+    let list = |target: &RedirectTarget, name: &'static str, raw: &str| {
+        split_list(raw).map_err(|ListTooLong| {
+            fail(
+                target,
+                "invalid_request",
+                C000301,
+                &[&name, &MAX_LIST_VALUES, &MAX_LIST_VALUE_LEN],
+            )
+        })
+    };
 
     let state = match params.single_non_empty("state") {
         Err(Repeated) => return Err(fail(&target, "invalid_request", A013302, &[])),
@@ -248,7 +261,8 @@ fn decide_inner(
     // scope
     let requested = match scope_param {
         Err(Repeated) => return Err(fail(&target, "invalid_request", A007302, &[])),
-        Ok(v) => v.map(split_list),
+        Ok(None) => None,
+        Ok(Some(raw)) => Some(list(&target, "scope", raw)?),
     };
     let mut scopes = effective_scopes(service, &client, requested.as_deref());
     if !response_type.has_code() {
@@ -273,7 +287,7 @@ fn decide_inner(
         Ok(None) => Vec::new(),
         Ok(Some(raw)) => {
             let mut prompts = Vec::new();
-            for word in split_list(raw) {
+            for word in list(&target, "prompt", raw)? {
                 match Prompt::from_protocol(&word) {
                     Some(p) => prompts.push(p),
                     None => return Err(fail(&target, "invalid_request", A016303, &[])),
@@ -345,11 +359,19 @@ fn decide_inner(
     // locales
     let ui_locales = match params.single_non_empty("ui_locales") {
         Err(Repeated) => return Err(fail(&target, "invalid_request", A018302, &[])),
-        Ok(v) => filter_supported(v, service.supported_ui_locales.as_deref()),
+        Ok(None) => None,
+        Ok(Some(raw)) => filter_supported(
+            list(&target, "ui_locales", raw)?,
+            service.supported_ui_locales.as_deref(),
+        ),
     };
     let claims_locales = match params.single_non_empty("claims_locales") {
         Err(Repeated) => return Err(fail(&target, "invalid_request", A020302, &[])),
-        Ok(v) => filter_supported(v, service.supported_claim_locales.as_deref()),
+        Ok(None) => None,
+        Ok(Some(raw)) => filter_supported(
+            list(&target, "claims_locales", raw)?,
+            service.supported_claim_locales.as_deref(),
+        ),
     };
 
     // claims (OpenID Connect Core §5.5)
@@ -397,7 +419,8 @@ fn decide_inner(
     // acr_values: from the claims parameter, else acr_values, else the client's defaults
     let acr_values_param = match params.single_non_empty("acr_values") {
         Err(Repeated) => return Err(fail(&target, "invalid_request", A021302, &[])),
-        Ok(v) => v.map(split_list),
+        Ok(None) => None,
+        Ok(Some(raw)) => Some(list(&target, "acr_values", raw)?),
     };
     let acrs_from_claims = acr_claim.and_then(acr_list_from_claim);
     let acrs = acrs_from_claims
@@ -567,6 +590,11 @@ fn resolve_redirect_uri(
         Err(Repeated) => Err(Box::new(bad_request(service, A011302, &[]))),
         Ok(Some("")) => Err(Box::new(bad_request(service, A011319, &[]))),
         Ok(Some(given)) => {
+            // The WHATWG parser drops tabs and line breaks, so the parsed form could match while
+            // the raw value carries them: refuse control characters outright.
+            if given.chars().any(char::is_control) {
+                return Err(Box::new(bad_request(service, A011314, &[])));
+            }
             match url::Url::parse(given) {
                 Err(url::ParseError::RelativeUrlWithoutBase) => {
                     return Err(Box::new(bad_request(service, A011315, &[])));
@@ -580,13 +608,12 @@ fn resolve_redirect_uri(
             if registered.is_empty() {
                 return Err(none_registered());
             }
-            if registered
+            match registered
                 .iter()
-                .any(|r| redirect_uri_matches(service, r, given))
+                .find_map(|r| matched_redirect_uri(service, r, given))
             {
-                Ok((given.to_owned(), true))
-            } else {
-                Err(Box::new(bad_request(service, A011304, &[&given])))
+                Some(uri) => Ok((uri, true)),
+                None => Err(Box::new(bad_request(service, A011304, &[&given]))),
             }
         }
         Ok(None) => {
@@ -602,27 +629,27 @@ fn resolve_redirect_uri(
     }
 }
 
-/// Exact string comparison; with `loopbackRedirectionUriVariable`, the port of an `http`
-/// loopback URI may differ (RFC 8252 §7.3).
-fn redirect_uri_matches(service: &Service, registered: &str, given: &str) -> bool {
+/// The redirect URI to use when `given` matches `registered`: the registered one on an exact
+/// match; with `loopbackRedirectionUriVariable`, an `http` loopback URI whose port differs
+/// (RFC 8252 §7.3), as the parser normalised it, so only a validated form is ever echoed.
+fn matched_redirect_uri(service: &Service, registered: &str, given: &str) -> Option<String> {
     if registered == given {
-        return true;
+        return Some(registered.to_owned());
     }
     if !service.loopback_redirection_uri_variable {
-        return false;
+        return None;
     }
-    let (Ok(mut r), Ok(mut g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
-        return false;
+    let (Ok(mut r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return None;
     };
     let loopback = |u: &url::Url| {
         u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
     };
     if !loopback(&r) || !loopback(&g) {
-        return false;
+        return None;
     }
-    let _ = r.set_port(None);
-    let _ = g.set_port(None);
-    r == g
+    let _ = r.set_port(g.port());
+    (r == g).then(|| g.to_string())
 }
 
 /// Requested scopes the service knows (unknown ones are dropped silently), narrowed to the
@@ -666,9 +693,9 @@ fn scope_objects(service: &Service, names: &[String]) -> Option<Vec<Scope>> {
     )
 }
 
-fn filter_supported(value: Option<&str>, supported: Option<&[String]>) -> Option<Vec<String>> {
+fn filter_supported(values: Vec<String>, supported: Option<&[String]>) -> Option<Vec<String>> {
     let supported = supported?;
-    let list: Vec<String> = split_list(value?)
+    let list: Vec<String> = values
         .into_iter()
         .filter(|v| supported.contains(v))
         .collect();

@@ -49,16 +49,32 @@ impl Params {
     }
 }
 
+/// How many values a space-separated list (scope, prompt, acr_values, ui_locales,
+/// claims_locales) may hold, counting repeats, and how long one value may be. A longer list is
+/// refused with `invalid_request` before any work that grows with its size.
+pub const MAX_LIST_VALUES: usize = 256;
+pub const MAX_LIST_VALUE_LEN: usize = 512;
+
+/// A space-separated list beyond [`MAX_LIST_VALUES`] or with a value beyond
+/// [`MAX_LIST_VALUE_LEN`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListTooLong;
+
 /// Splits a space-separated list (scope, prompt, ui_locales, acr_values), dropping empty items
-/// and repeats while keeping the first occurrence's order.
-pub fn split_list(value: &str) -> Vec<String> {
+/// and repeats while keeping the first occurrence's order. Linear in the input: repeats are
+/// found with a hash set, and the caps are checked while splitting.
+pub fn split_list(value: &str) -> Result<Vec<String>, ListTooLong> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
-    for item in value.split(' ').filter(|s| !s.is_empty()) {
-        if !out.iter().any(|x| x == item) {
+    for (count, item) in value.split(' ').filter(|s| !s.is_empty()).enumerate() {
+        if count >= MAX_LIST_VALUES || item.len() > MAX_LIST_VALUE_LEN {
+            return Err(ListTooLong);
+        }
+        if seen.insert(item) {
             out.push(item.to_owned());
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -86,6 +102,33 @@ mod tests {
 
     #[test]
     fn lists() {
-        assert_eq!(split_list(" a  b a c "), vec!["a", "b", "c"]);
+        assert_eq!(
+            split_list(" a  b a c "),
+            Ok(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(split_list(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn lists_have_caps() {
+        let at_cap = vec!["s"; MAX_LIST_VALUES].join(" ");
+        assert_eq!(split_list(&at_cap), Ok(vec!["s".to_owned()]));
+        let over = vec!["s"; MAX_LIST_VALUES + 1].join(" ");
+        assert_eq!(split_list(&over), Err(ListTooLong));
+        // Extra spaces are not values.
+        let spaced = format!("{at_cap}{}", " ".repeat(10_000));
+        assert!(split_list(&spaced).is_ok());
+        assert!(split_list(&"x".repeat(MAX_LIST_VALUE_LEN)).is_ok());
+        assert_eq!(
+            split_list(&"x".repeat(MAX_LIST_VALUE_LEN + 1)),
+            Err(ListTooLong)
+        );
+    }
+
+    #[test]
+    fn a_huge_list_is_refused() {
+        // 100,000 distinct values: the request that used to freeze a worker for seconds.
+        let huge: String = (0..100_000).map(|i| format!("s{i} ")).collect();
+        assert_eq!(split_list(&huge), Err(ListTooLong));
     }
 }

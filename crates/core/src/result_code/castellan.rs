@@ -15,3 +15,7 @@ pub const C050101: ResultCode = ResultCode::new(
     "C050101",
     "The access token cannot be issued as a JWT: the service has no single key to sign it with '{Algorithm}'.",
 );
+pub const C000301: ResultCode = ResultCode::new(
+    "C000301",
+    "The value of '{Parameter}' lists more than {Max} values, or a value longer than {MaxLength} characters.",
+);

@@ -6,7 +6,7 @@ use crate::enums::{Action, CodeChallengeMethod, GrantType};
 use crate::envelope::envelope;
 use crate::id_token::{self, IdTokenContent, IdTokenSigning};
 use crate::model::Service;
-use crate::params::{Repeated, split_list};
+use crate::params::{ListTooLong, MAX_LIST_VALUE_LEN, MAX_LIST_VALUES, Repeated, split_list};
 use crate::records::{
     AuthorizationCode, Millis, TOKEN_TICKET_LIFETIME_MS, TokenRecord, TokenTicket,
 };
@@ -51,13 +51,27 @@ fn requested_scopes(
 ) -> Result<Vec<String>, Reject> {
     let requested = match begun.params.single("scope") {
         Err(Repeated) => return Err(bad_request(service, "invalid_request", repeated)),
-        Ok(v) => v.map(split_list),
+        Ok(None) => None,
+        Ok(Some(raw)) => Some(scope_list(service, raw)?),
     };
     let scopes = effective_scopes(service, &client.client, requested.as_deref());
     if scopes.is_empty() && service.scope_required {
         return Err(bad_request(service, "invalid_scope", none_left));
     }
     Ok(scopes)
+}
+
+/// The `scope` parameter's values, refused when over the list caps.
+fn scope_list(service: &Service, raw: &str) -> Result<Vec<String>, Reject> {
+    split_list(raw).map_err(|ListTooLong| {
+        Box::new(error_response(
+            service,
+            Action::BadRequest,
+            "invalid_request",
+            C000301,
+            &[&"scope", &MAX_LIST_VALUES, &MAX_LIST_VALUE_LEN],
+        ))
+    })
 }
 
 fn issues_refresh_token(service: &Service, client: &AuthenticatedClient) -> bool {
@@ -222,9 +236,9 @@ fn authorization_code_inner(
         scopes: code.scopes.clone(),
         grant_type: GrantType::AuthorizationCode,
         grant_id: code.grant_id.clone(),
-        access_expires_at: now + lifetimes.access * 1000,
+        access_expires_at: crate::records::expires_at(now, lifetimes.access),
         refresh_expires_at: if with_refresh {
-            now + lifetimes.refresh * 1000
+            crate::records::expires_at(now, lifetimes.refresh)
         } else {
             0
         },
@@ -338,7 +352,8 @@ fn refresh_token_inner(
     let presented = refresh_param(service, begun).map_err(reply)?.to_owned();
     let requested_scopes = match begun.params.single("scope") {
         Err(Repeated) => return Err(reply(bad_request(service, "invalid_request", A053304))),
-        Ok(v) => v.map(split_list).filter(|s| !s.is_empty()),
+        Ok(None) => None,
+        Ok(Some(raw)) => Some(scope_list(service, raw).map_err(reply)?).filter(|s| !s.is_empty()),
     };
     let old = match found {
         RefreshGrant::Unknown => return Err(reply(bad_request(service, "invalid_grant", A053305))),
@@ -384,7 +399,7 @@ fn refresh_token_inner(
     );
     let (refresh_value, refresh_expires_at) = if service.refresh_token_kept {
         let expires = if service.refresh_token_duration_reset {
-            now + lifetimes.refresh * 1000
+            crate::records::expires_at(now, lifetimes.refresh)
         } else {
             old.refresh_expires_at
         };
@@ -393,11 +408,11 @@ fn refresh_token_inner(
         let expires = if service.refresh_token_duration_kept {
             old.refresh_expires_at
         } else {
-            now + lifetimes.refresh * 1000
+            crate::records::expires_at(now, lifetimes.refresh)
         };
         (new_token(entropy), expires)
     };
-    let mut access_expires_at = now + lifetimes.access * 1000;
+    let mut access_expires_at = crate::records::expires_at(now, lifetimes.access);
     if service.token_expiration_linked {
         access_expires_at = access_expires_at.min(refresh_expires_at);
     }
@@ -460,7 +475,7 @@ pub fn client_credentials(
         scopes,
         grant_type: GrantType::ClientCredentials,
         grant_id: new_grant_id(now, entropy),
-        access_expires_at: now + lifetimes.access * 1000,
+        access_expires_at: crate::records::expires_at(now, lifetimes.access),
         refresh_expires_at: 0,
         properties: begun.properties.clone(),
         auth_time: 0,
