@@ -126,12 +126,17 @@ impl Engine {
         Ok(decision.response)
     }
 
+    /// Uses up one of the service's tickets; another service's ticket is not found.
     async fn take_ticket<T: serde::de::DeserializeOwned>(
         &self,
+        service: &Service,
         kind: TicketKind,
         value: &str,
     ) -> EngineResult<Option<T>> {
-        let taken = self.store.take_ticket(kind, &self.keys.hash(value)).await?;
+        let taken = self
+            .store
+            .take_ticket(kind, &self.keys.hash(value), service.api_key)
+            .await?;
         Ok(taken.and_then(|t| serde_json::from_str(&t.data).ok()))
     }
 
@@ -150,7 +155,7 @@ impl Engine {
         let ticket_hash = self.keys.hash(&call.ticket);
         let ticket: Option<AuthorizationTicket> = self
             .store
-            .get_ticket(kind, &ticket_hash)
+            .get_ticket(kind, &ticket_hash, service.api_key)
             .await?
             .and_then(|t| serde_json::from_str(&t.data).ok());
         let unknown_ticket = |call| {
@@ -203,7 +208,11 @@ impl Engine {
                 .as_ref()
                 .zip(decision.token.as_ref().map(|t| &t.record)),
         };
-        if !self.store.use_ticket(kind, &ticket_hash, issued).await? {
+        if !self
+            .store
+            .use_ticket(kind, &ticket_hash, service.api_key, issued)
+            .await?
+        {
             return Ok(unknown_ticket(retry));
         }
         Ok(decision.response)
@@ -219,7 +228,7 @@ impl Engine {
             Err(response) => return Ok(*response),
         };
         let ticket: Option<AuthorizationTicket> = self
-            .take_ticket(TicketKind::Authorization, &call.ticket)
+            .take_ticket(service, TicketKind::Authorization, &call.ticket)
             .await?;
         Ok(authorization_issue::fail(service, call, ticket, self.now()))
     }
@@ -440,7 +449,9 @@ impl Engine {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
+        let ticket: Option<TokenTicket> = self
+            .take_ticket(service, TicketKind::Token, &call.ticket)
+            .await?;
         let client = match &ticket {
             Some(t) => self.cached_client(service.api_key, t.client_id).await?,
             None => None,
@@ -466,7 +477,9 @@ impl Engine {
             Ok(c) => c,
             Err(response) => return Ok(*response),
         };
-        let ticket: Option<TokenTicket> = self.take_ticket(TicketKind::Token, &call.ticket).await?;
+        let ticket: Option<TokenTicket> = self
+            .take_ticket(service, TicketKind::Token, &call.ticket)
+            .await?;
         Ok(token::fail(service, call, ticket, self.now()))
     }
 

@@ -43,12 +43,13 @@ pub async fn take_ticket(
     c: &impl GenericClient,
     kind: TicketKind,
     hash: &str,
+    service_api_key: i64,
 ) -> PgResult<Option<StoredTicket>> {
     let row = sql::query_opt(
         c,
-        "DELETE FROM tickets WHERE hash = $1 AND kind = $2
+        "DELETE FROM tickets WHERE hash = $1 AND kind = $2 AND service_api_key = $3
          RETURNING service_api_key, data, expires_at",
-        &[&hash, &kind.as_str()],
+        &[&hash, &kind.as_str(), &service_api_key],
     )
     .await?;
     row.as_ref().map(ticket_row).transpose()
@@ -58,11 +59,13 @@ pub async fn get_ticket(
     c: &impl GenericClient,
     kind: TicketKind,
     hash: &str,
+    service_api_key: i64,
 ) -> PgResult<Option<StoredTicket>> {
     let row = sql::query_opt(
         c,
-        "SELECT service_api_key, data, expires_at FROM tickets WHERE hash = $1 AND kind = $2",
-        &[&hash, &kind.as_str()],
+        "SELECT service_api_key, data, expires_at FROM tickets
+         WHERE hash = $1 AND kind = $2 AND service_api_key = $3",
+        &[&hash, &kind.as_str(), &service_api_key],
     )
     .await?;
     row.as_ref().map(ticket_row).transpose()
@@ -75,13 +78,14 @@ pub async fn use_ticket(
     tx: &Transaction<'_>,
     kind: TicketKind,
     ticket_hash: &str,
+    service_api_key: i64,
     code: Option<(&str, &AuthorizationCode, &str)>,
     token: Option<&TokenRow>,
 ) -> PgResult<bool> {
     let deleted = sql::execute(
         tx,
-        "DELETE FROM tickets WHERE hash = $1 AND kind = $2",
-        &[&ticket_hash, &kind.as_str()],
+        "DELETE FROM tickets WHERE hash = $1 AND kind = $2 AND service_api_key = $3",
+        &[&ticket_hash, &kind.as_str(), &service_api_key],
     )
     .await?;
     if deleted == 0 {

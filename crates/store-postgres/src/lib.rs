@@ -432,14 +432,22 @@ impl Store for PostgresStore {
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>> {
-        single!(self, |c| grants::get_ticket(c, kind, hash.as_str())).await
+        single!(self, |c| grants::get_ticket(
+            c,
+            kind,
+            hash.as_str(),
+            service_api_key
+        ))
+        .await
     }
 
     async fn use_ticket(
         &self,
         kind: TicketKind,
         ticket_hash: &SecretHash,
+        service_api_key: i64,
         issued: TicketIssues<'_>,
     ) -> StoreResult<bool> {
         let code = match issued.code {
@@ -457,6 +465,7 @@ impl Store for PostgresStore {
             &tx,
             kind,
             ticket_hash.as_str(),
+            service_api_key,
             code,
             token.as_ref()
         ))
@@ -467,8 +476,15 @@ impl Store for PostgresStore {
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>> {
-        single!(self, |c| grants::take_ticket(c, kind, hash.as_str())).await
+        single!(self, |c| grants::take_ticket(
+            c,
+            kind,
+            hash.as_str(),
+            service_api_key
+        ))
+        .await
     }
 
     async fn put_code(&self, hash: &SecretHash, code: &AuthorizationCode) -> StoreResult<()> {

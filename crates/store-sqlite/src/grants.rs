@@ -45,13 +45,14 @@ pub fn take_ticket(
     conn: &Connection,
     kind: TicketKind,
     hash: &str,
+    service_api_key: i64,
 ) -> StoreResult<Option<StoredTicket>> {
     conn.prepare_cached(
-        "DELETE FROM tickets WHERE hash = ?1 AND kind = ?2
+        "DELETE FROM tickets WHERE hash = ?1 AND kind = ?2 AND service_api_key = ?3
          RETURNING service_api_key, data, expires_at",
     )
     .db()?
-    .query_row(params![hash, kind.as_str()], ticket_row)
+    .query_row(params![hash, kind.as_str(), service_api_key], ticket_row)
     .optional()
     .db()
 }
@@ -60,12 +61,14 @@ pub fn get_ticket(
     conn: &Connection,
     kind: TicketKind,
     hash: &str,
+    service_api_key: i64,
 ) -> StoreResult<Option<StoredTicket>> {
     conn.prepare_cached(
-        "SELECT service_api_key, data, expires_at FROM tickets WHERE hash = ?1 AND kind = ?2",
+        "SELECT service_api_key, data, expires_at FROM tickets
+         WHERE hash = ?1 AND kind = ?2 AND service_api_key = ?3",
     )
     .db()?
-    .query_row(params![hash, kind.as_str()], ticket_row)
+    .query_row(params![hash, kind.as_str(), service_api_key], ticket_row)
     .optional()
     .db()
 }
@@ -75,13 +78,16 @@ pub fn use_ticket(
     conn: &Connection,
     kind: TicketKind,
     ticket_hash: &str,
+    service_api_key: i64,
     code: Option<(&str, &AuthorizationCode, &str)>,
     token: Option<&TokenRow>,
 ) -> StoreResult<bool> {
     let deleted = conn
-        .prepare_cached("DELETE FROM tickets WHERE hash = ?1 AND kind = ?2")
+        .prepare_cached(
+            "DELETE FROM tickets WHERE hash = ?1 AND kind = ?2 AND service_api_key = ?3",
+        )
         .db()?
-        .execute(params![ticket_hash, kind.as_str()])
+        .execute(params![ticket_hash, kind.as_str(), service_api_key])
         .db()?;
     if deleted == 0 {
         return Ok(false);

@@ -45,11 +45,7 @@ impl SqliteStore {
     /// Opens the database at `path`, creating it (and its directory) if missing, and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Backend(format!("cannot create directory {}: {e}", dir.display()))
-            })?;
-        }
+        private_files(path)?;
         let mut conn = connection::open_writer(path)?;
         schema::migrate(&mut conn)?;
         let readers = Readers::new(path.to_path_buf())?;
@@ -57,6 +53,55 @@ impl SqliteStore {
         tracing::info!(path = %path.display(), "opened SQLite store");
         Ok(SqliteStore { readers, writer })
     }
+}
+
+/// Creates the database's directory (0700) and file (0600) readable by their owner alone, and
+/// narrows them to that if they already exist. SQLite gives its log and shared-memory files the
+/// database file's mode, so they follow.
+fn private_files(path: &Path) -> StoreResult<()> {
+    let fail = |what: &Path, e: std::io::Error| {
+        StoreError::Backend(format!("cannot prepare {}: {e}", what.display()))
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| fail(dir, e))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| fail(dir, e))?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| fail(path, e))?;
+        for file in [
+            path.to_path_buf(),
+            suffixed(path, "-wal"),
+            suffixed(path, "-shm"),
+        ] {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| fail(&file, e))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    }
+    Ok(())
+}
+
+fn suffixed(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 fn owned(hash: &SecretHash) -> String {
@@ -255,15 +300,17 @@ impl Store for SqliteStore {
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>> {
         self.readers
-            .with(|c| grants::get_ticket(c, kind, hash.as_str()))
+            .with(|c| grants::get_ticket(c, kind, hash.as_str(), service_api_key))
     }
 
     async fn use_ticket(
         &self,
         kind: TicketKind,
         ticket_hash: &SecretHash,
+        service_api_key: i64,
         issued: TicketIssues<'_>,
     ) -> StoreResult<bool> {
         let ticket_hash = owned(ticket_hash);
@@ -280,7 +327,14 @@ impl Store for SqliteStore {
                 let code = code
                     .as_ref()
                     .map(|(hash, code, data)| (hash.as_str(), code, data.as_str()));
-                grants::use_ticket(tx, kind, &ticket_hash, code, token.as_ref())
+                grants::use_ticket(
+                    tx,
+                    kind,
+                    &ticket_hash,
+                    service_api_key,
+                    code,
+                    token.as_ref(),
+                )
             })
             .await
     }
@@ -289,10 +343,11 @@ impl Store for SqliteStore {
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>> {
         let hash = owned(hash);
         self.writer
-            .run(move |tx| grants::take_ticket(tx, kind, &hash))
+            .run(move |tx| grants::take_ticket(tx, kind, &hash, service_api_key))
             .await
     }
 

@@ -245,11 +245,14 @@ pub trait Store: Send + Sync + 'static {
         data: &str,
         expires_at: Millis,
     ) -> StoreResult<()>;
+    // Every ticket operation is scoped by service: another service's ticket is not found and
+    // stays untouched, so one tenant can neither probe nor destroy another's tickets.
     /// Reads a ticket without using it up (see `use_ticket`).
     async fn get_ticket(
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>>;
     /// Atomically uses up the ticket and stores what it issued (a code, an access token): one
     /// write where taking the ticket and then storing them would be several. `false`, and
@@ -258,6 +261,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         kind: TicketKind,
         ticket_hash: &SecretHash,
+        service_api_key: i64,
         issued: TicketIssues<'_>,
     ) -> StoreResult<bool>;
     /// Removes and returns the ticket (single use), expired or not: the caller reports expiry.
@@ -265,6 +269,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         kind: TicketKind,
         hash: &SecretHash,
+        service_api_key: i64,
     ) -> StoreResult<Option<StoredTicket>>;
 
     // --- authorization codes --------------------------------------------------------------

@@ -406,7 +406,7 @@ pub async fn service_delete_cascades<S: Store>(store: Arc<S>) {
     assert!(is_unknown(&*store, "rt-a").await);
     assert!(
         store
-            .take_ticket(TicketKind::Authorization, &hash("ticket-a"))
+            .take_ticket(TicketKind::Authorization, &hash("ticket-a"), 11)
             .await
             .unwrap()
             .is_none()
@@ -423,7 +423,7 @@ pub async fn service_delete_cascades<S: Store>(store: Arc<S>) {
     ));
     assert!(
         store
-            .take_ticket(TicketKind::Authorization, &hash("ticket-b"))
+            .take_ticket(TicketKind::Authorization, &hash("ticket-b"), 12)
             .await
             .unwrap()
             .is_some()
@@ -643,13 +643,13 @@ pub async fn tickets<S: Store>(store: Arc<S>) {
     // The kind must match.
     assert!(
         store
-            .take_ticket(TicketKind::Token, &hash("t1"))
+            .take_ticket(TicketKind::Token, &hash("t1"), 11)
             .await
             .unwrap()
             .is_none()
     );
     let taken = store
-        .take_ticket(TicketKind::Authorization, &hash("t1"))
+        .take_ticket(TicketKind::Authorization, &hash("t1"), 11)
         .await
         .unwrap()
         .unwrap();
@@ -659,7 +659,7 @@ pub async fn tickets<S: Store>(store: Arc<S>) {
     // Single use.
     assert!(
         store
-            .take_ticket(TicketKind::Authorization, &hash("t1"))
+            .take_ticket(TicketKind::Authorization, &hash("t1"), 11)
             .await
             .unwrap()
             .is_none()
@@ -667,14 +667,14 @@ pub async fn tickets<S: Store>(store: Arc<S>) {
 
     // Expired tickets are still handed out: the caller reports the expiry.
     let expired = store
-        .take_ticket(TicketKind::Token, &hash("t2"))
+        .take_ticket(TicketKind::Token, &hash("t2"), 11)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(expired.expires_at, NOW - 1);
     assert!(
         store
-            .take_ticket(TicketKind::Token, &hash("unknown"))
+            .take_ticket(TicketKind::Token, &hash("unknown"), 11)
             .await
             .unwrap()
             .is_none()
@@ -693,13 +693,46 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
 
-    // Reading does not use the ticket up; the kind must match.
-    let peeked = store.get_ticket(kind, &hash("t1")).await.unwrap().unwrap();
-    assert_eq!((peeked.service_api_key, peeked.data.as_str()), (11, "{}"));
-    assert!(store.get_ticket(kind, &hash("t1")).await.unwrap().is_some());
+    // Another service's call finds nothing and leaves the ticket alone.
+    setup(&*store, 12, &[]).await;
     assert!(
         store
-            .get_ticket(TicketKind::Token, &hash("t1"))
+            .get_ticket(kind, &hash("t1"), 12)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .take_ticket(kind, &hash("t1"), 12)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !store
+            .use_ticket(kind, &hash("t1"), 12, TicketIssues::default())
+            .await
+            .unwrap()
+    );
+
+    // Reading does not use the ticket up; the kind must match.
+    let peeked = store
+        .get_ticket(kind, &hash("t1"), 11)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((peeked.service_api_key, peeked.data.as_str()), (11, "{}"));
+    assert!(
+        store
+            .get_ticket(kind, &hash("t1"), 11)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get_ticket(TicketKind::Token, &hash("t1"), 11)
             .await
             .unwrap()
             .is_none()
@@ -709,15 +742,21 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
     let c = code(11, 101, "g1");
     assert!(
         store
-            .use_ticket(kind, &hash("t1"), with_code(&hash("c1"), &c))
+            .use_ticket(kind, &hash("t1"), 11, with_code(&hash("c1"), &c))
             .await
             .unwrap()
     );
-    assert!(store.get_ticket(kind, &hash("t1")).await.unwrap().is_none());
+    assert!(
+        store
+            .get_ticket(kind, &hash("t1"), 11)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.get_code(&hash("c1")).await.unwrap().unwrap().code, c);
     assert!(
         !store
-            .use_ticket(kind, &hash("t1"), with_code(&hash("c2"), &c))
+            .use_ticket(kind, &hash("t1"), 11, with_code(&hash("c2"), &c))
             .await
             .unwrap()
     );
@@ -735,7 +774,12 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
         code: Some((&hash("c3"), &c3)),
         token: Some((&hashes, &t)),
     };
-    assert!(store.use_ticket(kind, &hash("t3"), issued).await.unwrap());
+    assert!(
+        store
+            .use_ticket(kind, &hash("t3"), 11, issued)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.get_token_by_access(&hash("at3")).await.unwrap(),
         Some(t)
@@ -745,11 +789,17 @@ pub async fn ticket_for_code<S: Store>(store: Arc<S>) {
     // Used without a code (the call was refused): the ticket still goes.
     assert!(
         store
-            .use_ticket(kind, &hash("t2"), TicketIssues::default())
+            .use_ticket(kind, &hash("t2"), 11, TicketIssues::default())
             .await
             .unwrap()
     );
-    assert!(store.get_ticket(kind, &hash("t2")).await.unwrap().is_none());
+    assert!(
+        store
+            .get_ticket(kind, &hash("t2"), 11)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 fn with_code<'a>(hash: &'a SecretHash, code: &'a AuthorizationCode) -> TicketIssues<'a> {
@@ -770,7 +820,12 @@ pub async fn concurrent_ticket_use<S: Store>(store: Arc<S>) {
     let outcomes = race(&store, TASKS, move |store, i| async move {
         let c = code(11, 101, &format!("g{i}"));
         store
-            .use_ticket(kind, &hash("t1"), with_code(&hash(&format!("c{i}")), &c))
+            .use_ticket(
+                kind,
+                &hash("t1"),
+                11,
+                with_code(&hash(&format!("c{i}")), &c),
+            )
             .await
             .unwrap()
     })
@@ -1350,7 +1405,7 @@ pub async fn purge<S: Store>(store: Arc<S>) {
     ] {
         assert!(
             store
-                .take_ticket(kind, &hash(ticket))
+                .take_ticket(kind, &hash(ticket), 11)
                 .await
                 .unwrap()
                 .is_none()
@@ -1369,7 +1424,7 @@ pub async fn purge<S: Store>(store: Arc<S>) {
     ));
     assert!(
         store
-            .take_ticket(TicketKind::Authorization, &hash("t-live"))
+            .take_ticket(TicketKind::Authorization, &hash("t-live"), 11)
             .await
             .unwrap()
             .is_some()
