@@ -195,12 +195,54 @@ pub fn published_jwks(service: &Service, pretty: bool, include_private: bool) ->
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatchError(pub String);
 
-/// Applies `patch` (RFC 6902, as JSON text) to the document.
+/// How many operations a configuration patch may hold, and how large (serialized, in bytes)
+/// the patched document may grow. `copy` and `move` can double the document with each
+/// operation, so the size is checked after every one, before the next can double it again.
+pub const MAX_PATCH_OPERATIONS: usize = 100;
+pub const MAX_PATCHED_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// Applies `patch` (RFC 6902, as JSON text) to the document, within the caps above.
 pub fn apply_patch(doc: &mut Value, patch: &str) -> Result<(), PatchError> {
     let patch: json_patch::Patch = serde_json::from_str(patch)
         .map_err(|e| PatchError(format!("'patch' is not a JSON Patch: {e}")))?;
-    json_patch::patch(doc, &patch)
-        .map_err(|e| PatchError(format!("'patch' could not be applied: {e}")))
+    if patch.0.len() > MAX_PATCH_OPERATIONS {
+        return Err(PatchError(format!(
+            "'patch' has {} operations; at most {MAX_PATCH_OPERATIONS} are allowed.",
+            patch.0.len()
+        )));
+    }
+    for (index, operation) in patch.0.iter().enumerate() {
+        json_patch::patch(doc, std::slice::from_ref(operation)).map_err(|e| {
+            PatchError(format!(
+                "'patch' could not be applied: operation {index}: {}",
+                e.kind
+            ))
+        })?;
+        if !fits(doc, MAX_PATCHED_DOCUMENT_BYTES) {
+            return Err(PatchError(format!(
+                "'patch' makes the document larger than {MAX_PATCHED_DOCUMENT_BYTES} bytes."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `value` serializes to at most `limit` bytes; stops writing once past it.
+fn fits(value: &Value, limit: usize) -> bool {
+    struct Budget(usize);
+    impl std::io::Write for Budget {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(buf.len())
+                .ok_or_else(|| std::io::Error::other("over the limit"))?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Budget(limit), value).is_ok()
 }
 
 #[cfg(test)]
@@ -307,5 +349,28 @@ mod tests {
         assert!(doc.get("claims_supported").is_none());
         assert!(apply_patch(&mut doc, "{").is_err());
         assert!(apply_patch(&mut doc, r#"[{"op":"remove","path":"/nope"}]"#).is_err());
+    }
+
+    #[test]
+    fn patches_cannot_blow_the_document_up() {
+        // Each copy of the root doubles the document: 17 of them once took 1.6 GB.
+        let copies: Vec<Value> = (0..17)
+            .map(|i| json!({"op": "copy", "from": "", "path": format!("/c{i}")}))
+            .collect();
+        let mut doc = Value::Object(document(&service()));
+        let err = apply_patch(&mut doc, &Value::Array(copies).to_string()).unwrap_err();
+        assert!(err.0.contains("larger than"), "{}", err.0);
+
+        let too_many: Vec<Value> = (0..=MAX_PATCH_OPERATIONS)
+            .map(|i| json!({"op": "add", "path": format!("/x{i}"), "value": i}))
+            .collect();
+        let mut doc = Value::Object(document(&service()));
+        let err = apply_patch(&mut doc, &Value::Array(too_many).to_string()).unwrap_err();
+        assert!(err.0.contains("operations"), "{}", err.0);
+
+        let big =
+            json!([{"op": "add", "path": "/big", "value": "x".repeat(MAX_PATCHED_DOCUMENT_BYTES)}]);
+        let mut doc = Value::Object(document(&service()));
+        assert!(apply_patch(&mut doc, &big.to_string()).is_err());
     }
 }
