@@ -235,7 +235,7 @@ pub fn issue(
             scopes: scopes.clone(),
             grant_type: GrantType::Implicit,
             grant_id: grant_id.clone(),
-            access_expires_at: now + lifetimes.access * 1000,
+            access_expires_at: crate::records::expires_at(now, lifetimes.access),
             refresh_expires_at: 0,
             properties: call.properties.clone(),
             auth_time: call.auth_time,

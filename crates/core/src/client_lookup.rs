@@ -14,13 +14,42 @@ pub enum ClientLookup {
     AliasNotEnabled,
 }
 
-/// How a client identifier should be looked up: the engine performs these in order.
+/// The numeric ID a client identifier (or an API key) names: only the canonical decimal form
+/// (digits, no sign, no leading zero), so "0123" and "+123" never name the same client or
+/// service as "123".
 pub fn identifier_as_id(identifier: &str) -> Option<i64> {
     if identifier.is_empty()
         || identifier.len() > 19
+        || identifier.starts_with('0')
         || !identifier.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
     identifier.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifier_as_id;
+
+    #[test]
+    fn only_canonical_decimal_ids() {
+        assert_eq!(identifier_as_id("123"), Some(123));
+        assert_eq!(identifier_as_id("9223372036854775807"), Some(i64::MAX));
+        for other in [
+            "",
+            "0",
+            "0123",
+            "+123",
+            "-123",
+            " 123",
+            "123 ",
+            "1e3",
+            "9223372036854775808",
+            "12345678901234567890",
+            "１２３",
+        ] {
+            assert_eq!(identifier_as_id(other), None, "{other:?}");
+        }
+    }
 }

@@ -266,8 +266,17 @@ impl Service {
     }
 }
 
+/// The longest token lifetime, in seconds (100 years): longer values are refused when services
+/// and clients are saved, and anything longer that reaches a computation is cut to it, so an
+/// expiry time can never overflow.
+pub const MAX_TOKEN_DURATION_SECONDS: i64 = 100 * 365 * 86_400;
+
 fn positive_or(value: i64, default: i64) -> i64 {
-    if value > 0 { value } else { default }
+    if value > 0 {
+        value.min(MAX_TOKEN_DURATION_SECONDS)
+    } else {
+        default
+    }
 }
 
 /// Settings of a client that only the service owner may change.

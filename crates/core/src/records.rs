@@ -11,6 +11,13 @@ use crate::model::Property;
 /// Milliseconds since the Unix epoch.
 pub type Millis = i64;
 
+/// When something that lives `seconds` from `now` expires. Saturating, and `seconds` is cut to
+/// [`crate::model::MAX_TOKEN_DURATION_SECONDS`], so no setting can wrap an expiry into the past.
+pub fn expires_at(now: Millis, seconds: i64) -> Millis {
+    let seconds = seconds.clamp(0, crate::model::MAX_TOKEN_DURATION_SECONDS);
+    now.saturating_add(seconds.saturating_mul(1000))
+}
+
 /// Lifetime of an authorization ticket (Authlete: 24 hours).
 pub const AUTHORIZATION_TICKET_LIFETIME_MS: Millis = 24 * 3600 * 1000;
 /// Lifetime of a token ticket (password grant).

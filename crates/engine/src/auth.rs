@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use castellan_core::client_lookup::identifier_as_id;
 use castellan_core::model::Service;
 use castellan_core::secret::SecretHash;
 use castellan_store::OwnerRecord;
@@ -24,9 +25,9 @@ impl Engine {
         api_key: &str,
         api_secret: &str,
     ) -> EngineResult<Result<Arc<Service>, AuthFailure>> {
-        let found = match api_key.parse::<i64>() {
-            Ok(key) => self.cached_service(key).await?,
-            Err(_) => None,
+        let found = match identifier_as_id(api_key) {
+            Some(key) => self.cached_service(key).await?,
+            None => None,
         };
         let checked =
             self.verify_api_secret(api_secret, found, |r| (&r.secret_hash, r.service.api_key));
@@ -39,9 +40,9 @@ impl Engine {
         api_key: &str,
         api_secret: &str,
     ) -> EngineResult<Result<OwnerRecord, AuthFailure>> {
-        let found = match api_key.parse::<i64>() {
-            Ok(key) => self.store.get_owner(key).await?,
-            Err(_) => None,
+        let found = match identifier_as_id(api_key) {
+            Some(key) => self.store.get_owner(key).await?,
+            None => None,
         };
         Ok(self.verify_api_secret(api_secret, found, |r| (&r.secret_hash, r.api_key)))
     }

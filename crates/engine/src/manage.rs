@@ -1,9 +1,10 @@
 //! Management of services (by their owner) and clients (by their service).
 
 use castellan_core::jose::JwkSet;
-use castellan_core::model::{Client, Pair, Service};
+use castellan_core::model::{Client, MAX_TOKEN_DURATION_SECONDS, Pair, Service};
 use castellan_core::secret::{new_client_secret, new_numeric_id, new_token};
 use castellan_store::{ClientRecord, OwnerRecord, ServiceRecord, StoreError};
+use serde_json::Value;
 
 use crate::system::SystemEntropy;
 use crate::{Engine, EngineError};
@@ -53,6 +54,7 @@ pub struct ClientSecretChange {
 }
 
 const MAX_REDIRECT_URI_LEN: usize = 200;
+const NO_SETTINGS: &str = "The request carries no settings. An update replaces every setting, so send the whole object as the get API returns it, with your changes.";
 const MAX_ATTEMPTS: usize = 8;
 
 fn validate_service(service: &Service) -> ManageResult<()> {
@@ -72,7 +74,25 @@ fn validate_service(service: &Service) -> ManageResult<()> {
             )));
         }
     }
+    for (name, value) in [
+        ("accessTokenDuration", service.access_token_duration),
+        ("refreshTokenDuration", service.refresh_token_duration),
+        ("idTokenDuration", service.id_token_duration),
+    ] {
+        check_duration(name, value)?;
+    }
     for scope in service.supported_scopes.iter().flatten() {
+        for attribute in ["access_token.duration", "refresh_token.duration"] {
+            if let Some(value) = scope.attribute(attribute) {
+                let seconds = value.trim().parse::<i64>().map_err(|_| {
+                    ManageError::BadRequest(format!(
+                        "the attribute '{attribute}' of scope '{}' must be a whole number of seconds",
+                        scope.name()
+                    ))
+                })?;
+                check_duration(attribute, seconds)?;
+            }
+        }
         let name = scope.name();
         if name.is_empty()
             || !name
@@ -87,7 +107,100 @@ fn validate_service(service: &Service) -> ManageResult<()> {
     Ok(())
 }
 
+/// A token lifetime in seconds: 0 (the default) up to [`MAX_TOKEN_DURATION_SECONDS`].
+fn check_duration(name: &str, seconds: i64) -> ManageResult<()> {
+    if (0..=MAX_TOKEN_DURATION_SECONDS).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(ManageError::BadRequest(format!(
+            "{name} must be between 0 and {MAX_TOKEN_DURATION_SECONDS} seconds"
+        )))
+    }
+}
+
+/// Client metadata that names a web page or document: shown to users or fetched, so only
+/// `https` is accepted (as the Developer Console requires).
+const CLIENT_WEB_URIS: &[&str] = &[
+    "clientUri",
+    "logoUri",
+    "policyUri",
+    "tosUri",
+    "jwksUri",
+    "sectorIdentifierUri",
+    "initiateLoginUri",
+];
+/// The localized forms of the same metadata: lists of `{tag, value}`.
+const CLIENT_TAGGED_WEB_URIS: &[&str] = &["clientUris", "logoUris", "policyUris", "tosUris"];
+
+fn check_https(name: &str, uri: &str) -> ManageResult<()> {
+    match url::Url::parse(uri) {
+        Ok(u) if u.scheme() == "https" && !uri.chars().any(char::is_control) => Ok(()),
+        _ => Err(ManageError::BadRequest(format!(
+            "{name} must be an absolute https URL"
+        ))),
+    }
+}
+
+fn validate_client_uris(client: &Client) -> ManageResult<()> {
+    for name in CLIENT_WEB_URIS {
+        match client.other.get(*name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.is_empty() => {}
+            Some(Value::String(s)) => check_https(name, s)?,
+            Some(_) => {
+                return Err(ManageError::BadRequest(format!("{name} must be a string")));
+            }
+        }
+    }
+    for name in CLIENT_TAGGED_WEB_URIS {
+        let Some(list) = client.other.get(*name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let items = list.as_array().ok_or_else(|| {
+            ManageError::BadRequest(format!("{name} must be a list of {{tag, value}}"))
+        })?;
+        for item in items {
+            match item.get("value") {
+                Some(Value::String(s)) if !s.is_empty() => check_https(name, s)?,
+                _ => {
+                    return Err(ManageError::BadRequest(format!(
+                        "{name} must be a list of {{tag, value}} with a URL as value"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a service in an update request carries any setting: an update replaces every
+/// setting, so a body without any (an empty object, a wrong content type) would wipe the
+/// service, its signing keys included.
+fn has_service_settings(input: &Service) -> bool {
+    let mut probe = input.clone();
+    probe.normalize();
+    probe.api_key = 0;
+    probe.number = 0;
+    probe.api_secret = None;
+    probe.metadata = None;
+    probe != Service::default()
+}
+
+fn has_client_settings(input: &Client) -> bool {
+    let mut probe = input.clone();
+    probe.other.retain(|_, v| !v.is_null());
+    probe.client_id = 0;
+    probe.number = 0;
+    probe.client_secret = None;
+    probe != Client::default()
+}
+
 fn validate_client(client: &Client) -> ManageResult<()> {
+    validate_client_uris(client)?;
+    if let Some(ext) = &client.extension {
+        check_duration("extension.accessTokenDuration", ext.access_token_duration)?;
+        check_duration("extension.refreshTokenDuration", ext.refresh_token_duration)?;
+    }
     for uri in client.redirect_uris() {
         if uri.len() > MAX_REDIRECT_URI_LEN || !uri.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(ManageError::BadRequest(format!(
@@ -278,16 +391,24 @@ impl Engine {
         api_key: i64,
         input: Service,
     ) -> ManageResult<Service> {
-        let existing = self.owned_service(owner, api_key).await?;
-        let record = self.updated_service_record(existing, input)?;
-        let updated = self.store.update_service(record.clone()).await?;
-        self.forget_service(api_key);
-        if !updated {
-            return Err(ManageError::NotFound(format!(
-                "The service (API Key = {api_key}) does not exist."
-            )));
+        // A compare-and-swap on the key set, so an update that keeps the keys cannot undo a key
+        // change made meanwhile (here or on another node); on a lost race it is applied again.
+        for _ in 0..MAX_ATTEMPTS {
+            let existing = self.owned_service(owner, api_key).await?;
+            let expected = existing.sealed_jwks.clone();
+            let record = self.updated_service_record(existing, input.clone())?;
+            let swapped = self
+                .store
+                .update_service_if_keys(record.clone(), expected.as_deref())
+                .await?;
+            self.forget_service(api_key);
+            if swapped {
+                return self.with_metadata(self.reveal_service(record)).await;
+            }
         }
-        self.with_metadata(self.reveal_service(record)).await
+        Err(ManageError::Conflict(format!(
+            "the keys of service {api_key} kept changing; try again"
+        )))
     }
 
     /// The record that replaces `existing` with the settings of `input`, keeping what callers
@@ -297,6 +418,9 @@ impl Engine {
         existing: ServiceRecord,
         mut input: Service,
     ) -> ManageResult<ServiceRecord> {
+        if !has_service_settings(&input) {
+            return Err(ManageError::BadRequest(NO_SETTINGS.to_owned()));
+        }
         input.normalize();
         validate_service(&input)?;
         let sealed_jwks = self.seal_jwks(input.jwks.as_deref())?;
@@ -451,6 +575,9 @@ impl Engine {
         client_id: i64,
         mut input: Client,
     ) -> ManageResult<Client> {
+        if !has_client_settings(&input) {
+            return Err(ManageError::BadRequest(NO_SETTINGS.to_owned()));
+        }
         let existing = self
             .store
             .get_client(service.api_key, client_id)

@@ -115,9 +115,9 @@ pub fn issue(
         scopes: ticket.scopes,
         grant_type: GrantType::Password,
         grant_id: new_grant_id(now, entropy),
-        access_expires_at: now + lifetimes.access * 1000,
+        access_expires_at: crate::records::expires_at(now, lifetimes.access),
         refresh_expires_at: if with_refresh {
-            now + lifetimes.refresh * 1000
+            crate::records::expires_at(now, lifetimes.refresh)
         } else {
             0
         },

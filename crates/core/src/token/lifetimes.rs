@@ -2,7 +2,7 @@
 //! per-scope `access_token.duration` / `refresh_token.duration` attribute, lowered by the
 //! client's extension value; an explicit value in the API call replaces all of that.
 
-use crate::model::{Client, Service};
+use crate::model::{Client, MAX_TOKEN_DURATION_SECONDS, Service};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lifetimes {
@@ -31,17 +31,17 @@ impl Lifetimes {
             scope_minimum(service, scopes, "refresh_token.duration"),
             ext.map(|e| e.refresh_token_duration).unwrap_or(0),
         );
+        let chosen = |override_value: i64, computed: i64| {
+            let value = if override_value > 0 {
+                override_value
+            } else {
+                computed
+            };
+            value.min(MAX_TOKEN_DURATION_SECONDS)
+        };
         Self {
-            access: if access_override > 0 {
-                access_override
-            } else {
-                access
-            },
-            refresh: if refresh_override > 0 {
-                refresh_override
-            } else {
-                refresh
-            },
+            access: chosen(access_override, access),
+            refresh: chosen(refresh_override, refresh),
         }
     }
 }
