@@ -70,7 +70,7 @@ async fn data_survives_reopen() {
     ));
     assert!(
         store
-            .take_ticket(TicketKind::Authorization, &hash("t1"))
+            .take_ticket(TicketKind::Authorization, &hash("t1"), 11)
             .await
             .unwrap()
             .is_some()
@@ -152,4 +152,32 @@ async fn a_failing_operation_does_not_sink_its_batch() {
             assert!(store.get_token_by_access(&access).await.unwrap().is_some());
         }
     }
+}
+
+/// The data directory and every database file are the owner's alone, also when an older
+/// installation left them readable by others.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let db = dir.join("castellan.db");
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        store.meta_set("k", "v").await.unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for file in ["castellan.db", "castellan.db-wal", "castellan.db-shm"] {
+            let path = dir.join(file);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{file}");
+            }
+        }
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _store = SqliteStore::open(&db).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&db), 0o600);
 }
