@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+// Boolean variables take 1/0, true/false, yes/no and on/off, as people write them.
 use castellan_engine::Engine;
+use castellan_http::server;
+use clap::builder::BoolishValueParser;
 
 use crate::demo::{self, DEMO_REDIRECT_URI};
 use crate::setup::{self, DataArgs};
@@ -18,7 +21,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Do not create the demo service and client on an empty data directory.
-    #[arg(long, env = "CASTELLAN_NO_DEMO")]
+    #[arg(long, env = "CASTELLAN_NO_DEMO", value_parser = BoolishValueParser::new())]
     pub no_demo: bool,
     /// How long (milliseconds) service and client settings are served from memory. Changes
     /// made through this server apply at once; changes made by another process on the same
@@ -27,7 +30,7 @@ pub struct ServeArgs {
     pub cache_ttl_ms: i64,
     /// Mark the console's cookies `Secure`: set it when people reach Castellan over HTTPS (for
     /// example through a TLS-terminating proxy), so the browser never sends them in clear.
-    #[arg(long, env = "CASTELLAN_SECURE_COOKIES")]
+    #[arg(long, env = "CASTELLAN_SECURE_COOKIES", value_parser = BoolishValueParser::new())]
     pub secure_cookies: bool,
     /// The address of a reverse proxy in front of Castellan (repeat, or comma-separate in the
     /// variable): its `X-Forwarded-For` then names the client for the console's sign-in limits.
@@ -38,6 +41,54 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The most connections open at once. At the limit, a new connection closes the oldest
+    /// one that has no request in progress. Also held below the open-file limit.
+    #[arg(long, env = "CASTELLAN_MAX_CONNECTIONS", default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// How long (milliseconds) a client may take to send a request's header.
+    #[arg(
+        long,
+        env = "CASTELLAN_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// How long (milliseconds) a connection may stay open with no request in progress.
+    #[arg(long, env = "CASTELLAN_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+    /// On SIGTERM or Ctrl-C: how long (milliseconds) calls in progress may take to finish
+    /// before the server exits anyway.
+    #[arg(long, env = "CASTELLAN_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub drain_timeout_ms: u64,
+}
+
+/// File descriptors kept out of the connection limit: database files and connections, logs,
+/// the listener, and whatever a call opens.
+const RESERVED_FILES: u64 = 64;
+
+/// Raises the open-file soft limit to the hard limit and returns the connection limit that
+/// fits under it, warning when that is below what was asked for.
+fn connection_limit(asked: usize, database_connections: usize) -> usize {
+    let files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return asked;
+        }
+    };
+    let reserved = RESERVED_FILES + database_connections as u64;
+    let fits = usize::try_from(files.saturating_sub(reserved)).unwrap_or(usize::MAX);
+    if fits < asked {
+        tracing::warn!(
+            open_file_limit = files,
+            max_connections = fits,
+            asked,
+            "the open-file limit is low: connections are limited to fit under it (raise it with `ulimit -n`)"
+        );
+        eprintln!(
+            "warning: the open-file limit ({files}) allows only {fits} connections; raise it with `ulimit -n`"
+        );
+    }
+    asked.min(fits).max(1)
 }
 
 /// How often expired records are purged, and how many go per batch.
@@ -81,13 +132,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             trusted_proxies: args.trusted_proxies.clone(),
         },
     ));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    let limits = server::Limits {
+        max_connections: connection_limit(
+            args.max_connections,
+            args.data.pool.database_max_connections,
+        ),
+        header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+        idle_timeout: Duration::from_millis(args.idle_timeout_ms.max(1)),
+        drain_timeout: Duration::from_millis(args.drain_timeout_ms),
+    };
+    match server::serve(listener, app, limits, shutdown_signal()).await {
+        server::Drained::Completely => {}
+        server::Drained::Abandoned(open) => {
+            tracing::warn!(
+                open,
+                "drain deadline passed; closing the remaining connections"
+            );
+        }
+    }
     tracing::info!("shut down");
     Ok(())
 }

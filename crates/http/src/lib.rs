@@ -9,6 +9,7 @@ mod log;
 mod manage;
 mod metadata;
 mod protocol;
+pub mod server;
 mod service_keys;
 
 use std::sync::Arc;

@@ -1,0 +1,309 @@
+//! The HTTP/1.1 server loop: connections are limited in number and time, so no client can
+//! exhaust the process's sockets or hold it open forever.
+//!
+//! - A request's header must arrive within `header_read_timeout`; a connection with no request
+//!   in progress is closed after `idle_timeout`, whatever it trickles in.
+//! - At most `max_connections` are open. At the limit, a new connection makes room by closing
+//!   the oldest connection that has no request in progress (an idle keep-alive or a
+//!   slow-header connection, both safe to drop), so a flood of idle sockets cannot lock out
+//!   real clients. When every connection is busy, accepting waits for one to finish.
+//! - Out of file descriptors, the loop closes an idle connection and retries shortly instead
+//!   of spinning.
+//! - On shutdown, listening stops, idle connections close at once, busy ones finish their
+//!   request, and after `drain_timeout` the loop returns whatever slow clients do.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+
+/// Connection limits; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// How the serve loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// Every connection finished within the drain deadline.
+    Completely,
+    /// The deadline passed with this many connections still open; they are dropped.
+    Abandoned(usize),
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains (see module docs).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> Drained {
+    let registry = Arc::new(Registry::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let started = Instant::now();
+    tokio::pin!(shutdown);
+    loop {
+        if registry.open() >= limits.max_connections.max(1) && !registry.evict_oldest_idle() {
+            // Every connection is in a request: wait for one to end (or for shutdown).
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = registry.changed.notified() => {}
+                // A notification can slip in before the wait starts: look again shortly.
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+            continue;
+        }
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let conn = registry.add(started);
+                let task = Connection {
+                    app: app.clone(),
+                    limits: limits.clone(),
+                    registry: Arc::clone(&registry),
+                    state: conn,
+                    started,
+                    stop: stop_rx.clone(),
+                };
+                tokio::spawn(task.run(stream, peer));
+            }
+            Err(e) => {
+                // Out of descriptors (or a transient accept error): free one if we can and
+                // retry after a pause rather than spin.
+                tracing::warn!(error = %e, open = registry.open(), "accept failed");
+                registry.evict_oldest_idle();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::sleep(limits.drain_timeout);
+    tokio::pin!(deadline);
+    loop {
+        let left = registry.tasks.load(Ordering::Acquire);
+        if left == 0 {
+            return Drained::Completely;
+        }
+        tokio::select! {
+            () = &mut deadline => return Drained::Abandoned(left),
+            () = registry.changed.notified() => {}
+            // A notification can slip between the load and the wait: look again shortly.
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+}
+
+/// The open connections, oldest first, and a count of the tasks serving them.
+#[derive(Default)]
+struct Registry {
+    inner: Mutex<Inner>,
+    /// Connection tasks still running (evicted ones included until they end).
+    tasks: AtomicUsize,
+    /// Signalled whenever a connection ends or finishes a request.
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    /// Connections that count against the limit, by age (ids grow).
+    open: BTreeMap<u64, Arc<ConnState>>,
+}
+
+struct ConnState {
+    id: u64,
+    /// Requests being handled on this connection now.
+    busy: AtomicUsize,
+    /// When it last started or finished a request (ms since the server started).
+    last_active_ms: AtomicU64,
+    /// Asks the connection's task to close it now.
+    close: Notify,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the map inconsistent (every change is one
+        // call), so a poisoned lock is still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn open(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    fn add(&self, started: Instant) -> Arc<ConnState> {
+        let mut inner = self.lock();
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let state = Arc::new(ConnState {
+            id,
+            busy: AtomicUsize::new(0),
+            last_active_ms: AtomicU64::new(elapsed_ms(started)),
+            close: Notify::new(),
+        });
+        inner.open.insert(id, Arc::clone(&state));
+        self.tasks.fetch_add(1, Ordering::AcqRel);
+        state
+    }
+
+    /// Closes the oldest connection with no request in progress; `false` if there is none.
+    fn evict_oldest_idle(&self) -> bool {
+        let mut inner = self.lock();
+        let victim = inner
+            .open
+            .values()
+            .find(|c| c.busy.load(Ordering::Acquire) == 0)
+            .map(|c| c.id);
+        match victim.and_then(|id| inner.open.remove(&id)) {
+            Some(conn) => {
+                conn.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finished(&self, id: u64) {
+        self.lock().open.remove(&id);
+        self.tasks.fetch_sub(1, Ordering::AcqRel);
+        self.changed.notify_waiters();
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Counts a request as in progress on its connection for as long as it lives, including when
+/// the connection is dropped mid-request.
+struct InRequest {
+    conn: Arc<ConnState>,
+    registry: Arc<Registry>,
+    started: Instant,
+}
+
+impl InRequest {
+    fn begin(conn: &Arc<ConnState>, registry: &Arc<Registry>, started: Instant) -> Self {
+        conn.busy.fetch_add(1, Ordering::AcqRel);
+        conn.last_active_ms
+            .store(elapsed_ms(started), Ordering::Release);
+        Self {
+            conn: Arc::clone(conn),
+            registry: Arc::clone(registry),
+            started,
+        }
+    }
+}
+
+impl Drop for InRequest {
+    fn drop(&mut self) {
+        self.conn
+            .last_active_ms
+            .store(elapsed_ms(self.started), Ordering::Release);
+        self.conn.busy.fetch_sub(1, Ordering::AcqRel);
+        self.registry.changed.notify_waiters();
+    }
+}
+
+struct Connection {
+    app: Router,
+    limits: Limits,
+    registry: Arc<Registry>,
+    state: Arc<ConnState>,
+    started: Instant,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+        let app = self.app.clone();
+        let (state, registry, started) = (
+            Arc::clone(&self.state),
+            Arc::clone(&self.registry),
+            self.started,
+        );
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            let guard = InRequest::begin(&state, &registry, started);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let response = app.clone().oneshot(request.map(axum::body::Body::new));
+            async move {
+                let response = response.await;
+                drop(guard);
+                response
+            }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_read_timeout)
+            .keep_alive(true);
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let mut stopping = *self.stop.borrow();
+        if stopping {
+            conn.as_mut().graceful_shutdown();
+        }
+        loop {
+            let idle_for = Duration::from_millis(
+                elapsed_ms(self.started)
+                    .saturating_sub(self.state.last_active_ms.load(Ordering::Acquire)),
+            );
+            let idle_left = self.limits.idle_timeout.saturating_sub(idle_for);
+            tokio::select! {
+                _ = conn.as_mut() => break,
+                () = self.state.close.notified() => break,
+                changed = self.stop.changed(), if !stopping => {
+                    stopping = true;
+                    if changed.is_err() || self.state.busy.load(Ordering::Acquire) == 0 {
+                        break;
+                    }
+                    // Finish the request in progress, then close.
+                    conn.as_mut().graceful_shutdown();
+                }
+                () = tokio::time::sleep(idle_left) => {
+                    let idle = self.state.busy.load(Ordering::Acquire) == 0;
+                    let last = self.state.last_active_ms.load(Ordering::Acquire);
+                    let quiet = elapsed_ms(self.started).saturating_sub(last);
+                    if idle && Duration::from_millis(quiet) >= self.limits.idle_timeout {
+                        break;
+                    }
+                }
+            }
+        }
+        self.registry.finished(self.state.id);
+    }
+}
