@@ -43,8 +43,32 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/introspect", post(introspect))
         .route("/revoke", post(revoke))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }
+
+/// No page of this server may be framed (clickjacking of the login and consent pages), none
+/// loads anything from anywhere, and no response is sniffed into another type. A response that
+/// set its own policy keeps it.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(PAGE_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// The login and consent pages: plain HTML forms, no script, style or framing.
+const PAGE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+/// Castellan's form_post page submits itself with an inline `onload` handler.
+const FORM_POST_POLICY: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
 
 type AppState = State<Arc<App>>;
 
@@ -90,7 +114,14 @@ fn relay_authorization(reply: &Value) -> Response {
         Some("LOCATION") => {
             no_store((StatusCode::FOUND, [(header::LOCATION, content)]).into_response())
         }
-        Some("FORM") => no_store(Html(content).into_response()),
+        Some("FORM") => {
+            let mut response = no_store(Html(content).into_response());
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(FORM_POST_POLICY),
+            );
+            response
+        }
         Some("BAD_REQUEST") => json_body(StatusCode::BAD_REQUEST, content),
         _ => json_body(StatusCode::INTERNAL_SERVER_ERROR, content),
     }

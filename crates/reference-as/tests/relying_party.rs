@@ -181,6 +181,13 @@ async fn openidconnect_crate_logs_the_demo_user_in() {
     let mut browser = Browser::new();
     let login_page = browser.get(url.as_str()).await;
     assert_eq!(login_page.status().as_u16(), 200);
+    // The login page cannot be framed, loads nothing and runs no script.
+    let headers = login_page.headers();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
     let html = login_page.text().await.unwrap();
     assert!(html.contains("name=\"username\"") && html.contains("name=\"password\""));
     let login = format!("{}/login", servers.issuer);
@@ -194,6 +201,13 @@ async fn openidconnect_crate_logs_the_demo_user_in() {
             &[("username", "testuser01"), ("password", "testuser01")],
         )
         .await;
+    assert_eq!(consent_page.headers()["x-frame-options"], "DENY");
+    assert!(
+        consent_page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     let html = consent_page.text().await.unwrap();
     assert!(html.contains("name=\"decision\"") && html.contains("email"));
     let reference = request_ref(&html);
