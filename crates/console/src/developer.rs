@@ -16,6 +16,7 @@ use castellan_engine::ManageError;
 use castellan_store::DeveloperRecord;
 
 use crate::form::Fields;
+use crate::limiter::AttemptKeys;
 use crate::pages::{self, AppRow, AppView, DevChrome};
 use crate::session::{self, Principal, Scope, Session, SignInToken};
 use crate::{State, client_settings};
@@ -90,12 +91,26 @@ impl FromRequestParts<State> for Dev {
         };
         let service = service_of(console, api_key).await?;
         // A developer the owner disabled is signed out at their next request.
+        let store = &**console.engine.store();
         match console.engine.active_developer(api_key, login).await {
-            Ok(Some(developer)) => Ok(Dev {
-                session,
-                service: Arc::new(service),
-                developer,
-            }),
+            Ok(Some(developer)) => {
+                // Signed out elsewhere, or the password changed since sign-in.
+                let epoch =
+                    session::current_epoch(store, &session.principal, &developer.password_hash)
+                        .await;
+                match epoch {
+                    Ok(epoch) if session.in_epoch(&epoch) => Ok(Dev {
+                        session,
+                        service: Arc::new(service),
+                        developer,
+                    }),
+                    Ok(_) => Err(to_sign_in()),
+                    Err(e) => {
+                        tracing::error!(cause = %e, "developer console failure");
+                        Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+                    }
+                }
+            }
             Ok(None) => Err(to_sign_in()),
             Err(e) => {
                 tracing::error!(cause = %e, "developer console failure");
@@ -296,10 +311,8 @@ pub async fn sign_in(
         )
         .await;
     }
-    let mut limit_keys = vec![peer.clone()];
-    if login.len() <= 100 {
-        limit_keys.push(format!("dev:{key}:{login}"));
-    }
+    let account: String = login.chars().take(100).collect();
+    let limit_keys = AttemptKeys::new(&peer, &format!("dev:{key}:{account}"));
     if !console.limiter.begin(&limit_keys) {
         return sign_in_form(
             &console,
@@ -318,13 +331,16 @@ pub async fn sign_in(
         Ok(Some(developer)) => {
             console.limiter.succeeded(&limit_keys);
             tracing::info!(service = key, developer = %developer.login, "developer console sign-in");
-            console.signed_in(
-                Principal::Developer {
-                    service: key,
-                    login: developer.login,
-                },
-                &format!("{}/apps", base(key)),
-            )
+            console
+                .signed_in(
+                    Principal::Developer {
+                        service: key,
+                        login: developer.login,
+                    },
+                    &developer.password_hash,
+                    &format!("{}/apps", base(key)),
+                )
+                .await
         }
         Ok(None) => {
             tracing::warn!(service = key, peer, "developer console sign-in refused");
@@ -347,6 +363,11 @@ pub async fn sign_in(
 pub async fn sign_out(AxumState(console): AxumState<State>, dev: Dev, body: Bytes) -> Response {
     if !dev.session.accepts(Fields::parse(&body).get("csrf")) {
         return dev.forged(&console);
+    }
+    let store = &**console.engine.store();
+    if let Err(e) = session::end_all_sessions(store, &dev.session.principal).await {
+        tracing::error!(cause = %e, "developer console failure");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     let key = dev.service.api_key;
     let mut response = Redirect::to(&format!("{}/sign-in", base(key))).into_response();
@@ -707,7 +728,7 @@ pub async fn password_page(AxumState(console): AxumState<State>, dev: Dev) -> Re
 
 pub async fn change_password(
     AxumState(console): AxumState<State>,
-    dev: Dev,
+    mut dev: Dev,
     body: Bytes,
 ) -> Response {
     let fields = Fields::parse(&body);
@@ -734,11 +755,29 @@ pub async fn change_password(
     match changed {
         Ok(()) => {
             tracing::info!(service = dev.service.api_key, developer = %dev.developer.login, "developer password changed");
+            // The new password ends the developer's other sessions; this one moves on to the
+            // new epoch.
+            let renewed = match console
+                .engine
+                .active_developer(dev.service.api_key, &dev.developer.login)
+                .await
+            {
+                Ok(Some(developer)) => {
+                    let store = &**console.engine.store();
+                    session::current_epoch(store, &dev.session.principal, &developer.password_hash)
+                        .await
+                        .ok()
+                }
+                _ => None,
+            };
+            if let Some(epoch) = renewed {
+                dev.session.move_to_epoch(epoch);
+            }
             dev.message(
                 &console,
                 StatusCode::OK,
                 "Password changed",
-                "Your password is changed; use it from your next sign-in.",
+                "Your password is changed; use it from your next sign-in. Your other sessions are signed out.",
             )
         }
         Err(ManageError::BadRequest(m)) => {

@@ -13,6 +13,7 @@ use castellan_engine::{DEFAULT_KEY_ALGS, ManageError, defaults};
 use castellan_store::OwnerRecord;
 
 use crate::form::Fields;
+use crate::limiter::AttemptKeys;
 use crate::pages::{self, DeveloperRow, KeyRow, ServiceRow, ServiceView};
 use crate::session::{self, Principal, Scope, Session, SignInToken};
 use crate::{State, settings};
@@ -33,9 +34,16 @@ impl FromRequestParts<State> for Signed {
         let Principal::Owner(api_key) = session.principal else {
             return Err(to_sign_in());
         };
-        match console.engine.store().get_owner(api_key).await {
-            Ok(Some(owner)) => Ok(Signed { session, owner }),
-            Ok(None) => Err(to_sign_in()),
+        let owner = match console.engine.store().get_owner(api_key).await {
+            Ok(Some(owner)) => owner,
+            Ok(None) => return Err(to_sign_in()),
+            Err(e) => return Err(pages::failure(&e.to_string())),
+        };
+        // Signed out elsewhere, or the owner's secret changed since sign-in.
+        let store = &**console.engine.store();
+        match session::current_epoch(store, &session.principal, owner.secret_hash.as_str()).await {
+            Ok(epoch) if session.in_epoch(&epoch) => Ok(Signed { session, owner }),
+            Ok(_) => Err(to_sign_in()),
             Err(e) => Err(pages::failure(&e.to_string())),
         }
     }
@@ -167,11 +175,10 @@ pub async fn sign_in(
             Some("The form expired. Sign in again."),
         );
     }
-    // The account key is the owner's API key as a number, so "7" and "07" count as one.
-    let mut limit_keys = vec![peer.clone()];
-    if let Ok(key) = api_key.parse::<i64>() {
-        limit_keys.push(format!("key:{key}"));
-    }
+    // The account is the API key as typed, cut short: only the canonical form can sign in,
+    // and a typed variant counts against the address anyway.
+    let account: String = api_key.chars().take(32).collect();
+    let limit_keys = AttemptKeys::new(&peer, &format!("key:{account}"));
     if !console.limiter.begin(&limit_keys) {
         return sign_in_form(
             &console,
@@ -184,7 +191,13 @@ pub async fn sign_in(
         Ok(Ok(owner)) => {
             console.limiter.succeeded(&limit_keys);
             tracing::info!(owner = owner.api_key, "console sign-in");
-            console.signed_in(Principal::Owner(owner.api_key), "/console/services")
+            console
+                .signed_in(
+                    Principal::Owner(owner.api_key),
+                    owner.secret_hash.as_str(),
+                    "/console/services",
+                )
+                .await
         }
         Ok(Err(_)) => {
             tracing::warn!(peer, "console sign-in refused");
@@ -206,6 +219,10 @@ pub async fn sign_out(
 ) -> Response {
     if !signed.session.accepts(Fields::parse(&body).get("csrf")) {
         return forged(&console, &signed);
+    }
+    let store = &**console.engine.store();
+    if let Err(e) = session::end_all_sessions(store, &signed.session.principal).await {
+        return pages::failure(&e.to_string());
     }
     let mut response = Redirect::to("/console/sign-in").into_response();
     session::add_cookies(
