@@ -46,9 +46,19 @@ pub struct Console {
 impl Console {
     /// The answer to a successful sign-in: a new session (with a new CSRF token), the sign-in
     /// form's token cleared, and a redirect to `location`.
-    fn signed_in(&self, principal: session::Principal, location: &str) -> Response {
+    async fn signed_in(
+        &self,
+        principal: session::Principal,
+        credential: &str,
+        location: &str,
+    ) -> Response {
         let scope = principal.scope();
-        let session = session::Session::start(principal);
+        let epoch =
+            match session::current_epoch(&**self.engine.store(), &principal, credential).await {
+                Ok(epoch) => epoch,
+                Err(e) => return pages::failure(&e.to_string()),
+            };
+        let session = session::Session::start(principal, epoch);
         let mut response = axum::response::Redirect::to(location).into_response();
         session::add_cookies(
             response.headers_mut(),

@@ -4,6 +4,11 @@
 //! carries its CSRF token, and ends after [`IDLE_LIMIT_S`] without use or [`ABSOLUTE_LIMIT_S`]
 //! after sign-in. Owner and developer sessions live in different cookies, and a developer's
 //! cookie is scoped to the path of their service's console.
+//!
+//! Revocation: a session carries the epoch its principal had at sign-in, checked on every
+//! request against the current one. The epoch joins a value kept in the store (replaced by
+//! sign-out, so every session of that principal ends on every node) and a fingerprint of the
+//! principal's credential (so a new owner secret or developer password ends the old sessions).
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -80,6 +85,43 @@ pub struct Session {
     pub csrf: String,
     started_at: u64,
     seen_at: u64,
+    /// The principal's epoch at sign-in (see the module documentation).
+    #[serde(default)]
+    epoch: String,
+}
+
+/// The store's key of a principal's session epoch (in the metadata area both backends keep).
+fn epoch_key(principal: &Principal) -> String {
+    match principal {
+        Principal::Owner(api_key) => format!("console-epoch/owner/{api_key}"),
+        Principal::Developer { service, login } => {
+            format!("console-epoch/developer/{service}/{login}")
+        }
+    }
+}
+
+/// The principal's current epoch; `credential` is what proves the principal (the owner's secret
+/// hash, the developer's password hash).
+pub async fn current_epoch(
+    store: &dyn castellan_store::Store,
+    principal: &Principal,
+    credential: &str,
+) -> castellan_store::StoreResult<String> {
+    let stored = store.meta_get(&epoch_key(principal)).await?;
+    let fingerprint = castellan_core::secret::s256(credential);
+    Ok(format!(
+        "{}.{}",
+        stored.as_deref().unwrap_or("0"),
+        &fingerprint[..fingerprint.len().min(22)]
+    ))
+}
+
+/// Ends every session of the principal, on every node.
+pub async fn end_all_sessions(
+    store: &dyn castellan_store::Store,
+    principal: &Principal,
+) -> castellan_store::StoreResult<()> {
+    store.meta_set(&epoch_key(principal), &random_token()).await
 }
 
 pub fn now_s() -> u64 {
@@ -95,8 +137,9 @@ fn random_token() -> String {
 }
 
 impl Session {
-    /// A new session, with a new CSRF token, for someone who just signed in.
-    pub fn start(principal: Principal) -> Session {
+    /// A new session, with a new CSRF token, for someone who just signed in; `epoch` is the
+    /// principal's [`current_epoch`].
+    pub fn start(principal: Principal, epoch: String) -> Session {
         let now = now_s();
         Session {
             purpose: PURPOSE.into(),
@@ -104,7 +147,20 @@ impl Session {
             csrf: random_token(),
             started_at: now,
             seen_at: now,
+            epoch,
         }
+    }
+
+    /// Carries the session over to a new epoch of its own principal (after the principal
+    /// changed their own credential in this session).
+    pub fn move_to_epoch(&mut self, epoch: String) {
+        self.epoch = epoch;
+    }
+
+    /// Whether the session was started in the principal's current epoch (not signed out since,
+    /// nor its credential changed).
+    pub fn in_epoch(&self, current: &str) -> bool {
+        !self.epoch.is_empty() && ct_eq(self.epoch.as_bytes(), current.as_bytes())
     }
 
     /// The session of `scope` in the request's cookie, if it is one and still live.
@@ -280,7 +336,7 @@ mod tests {
     #[test]
     fn a_session_round_trips_and_only_under_its_key() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let session = Session::start(Principal::Owner(42));
+        let session = Session::start(Principal::Owner(42), "e1".into());
         let cookie = session.renewed_cookie(&keys, true).unwrap();
         let text = cookie.to_str().unwrap();
         assert!(text.contains("HttpOnly") && text.contains("SameSite=Strict"));
@@ -297,7 +353,7 @@ mod tests {
     #[test]
     fn idle_and_old_sessions_are_over() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let mut idle = Session::start(Principal::Owner(42));
+        let mut idle = Session::start(Principal::Owner(42), "e1".into());
         idle.seen_at -= IDLE_LIMIT_S + 1;
         let sealed = keys.seal_in(
             SESSION_CONTEXT,
@@ -308,7 +364,7 @@ mod tests {
         assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
 
         // A session stamped in the future (forged or badly skewed) is not taken.
-        let mut future = Session::start(Principal::Owner(42));
+        let mut future = Session::start(Principal::Owner(42), "e1".into());
         future.seen_at += 10 * SKEW_S;
         let sealed = keys.seal_in(
             SESSION_CONTEXT,
@@ -319,13 +375,13 @@ mod tests {
         assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
         // The same JSON sealed without the session context (as a stored value would be).
         let plain = keys.seal(
-            &serde_json::to_string(&Session::start(Principal::Owner(42))).unwrap(),
+            &serde_json::to_string(&Session::start(Principal::Owner(42), "e1".into())).unwrap(),
             &mut SystemEntropy,
         );
         let cookie = set_cookie("castellan_console", "/console", &plain, 1, false).unwrap();
         assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
 
-        let mut old = Session::start(Principal::Owner(42));
+        let mut old = Session::start(Principal::Owner(42), "e1".into());
         old.started_at -= ABSOLUTE_LIMIT_S + 1;
         let cookie = old.renewed_cookie(&keys, false).unwrap();
         assert!(Session::from_headers(&keys, &request_with(&cookie), Scope::Owner).is_none());
@@ -334,10 +390,13 @@ mod tests {
     #[test]
     fn a_developer_session_is_for_one_service_only() {
         let keys = SecretKeys::from_master(&[1; 32]);
-        let session = Session::start(Principal::Developer {
-            service: 7,
-            login: "alice".into(),
-        });
+        let session = Session::start(
+            Principal::Developer {
+                service: 7,
+                login: "alice".into(),
+            },
+            "e1".into(),
+        );
         let cookie = session.renewed_cookie(&keys, false).unwrap();
         assert!(
             cookie
