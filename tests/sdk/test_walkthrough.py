@@ -13,6 +13,8 @@ Each session creates a fresh service (service-owner credentials), then uses
 that service's apiKey/apiSecret to register its clients.
 """
 
+import json
+
 from sdk_support import *  # noqa: F401,F403 (fixtures, helpers, SDK types)
 
 def test_environment_is_configured():
@@ -359,6 +361,24 @@ def test_update_service(owner_api, service):
     assert again.accessTokenDuration == AT_DURATION
     # API secrets are stored hashed: shown once at creation, never returned again.
     assert again.apiSecret is None
+
+
+def test_update_service_round_trip_keeps_every_setting_and_the_keys(owner_api, service):
+    """get -> change one field -> update, as the SDK does it: every other setting, the signing
+    keys included, comes back unchanged."""
+    before = owner_api.getService(service.apiKey)
+    assert before.jwks, "a new service has signing keys"
+    before.description = "changed through the SDK"
+    owner_api.updateService(before)
+    after = owner_api.getService(service.apiKey)
+    expected = json.loads(before.to_json())
+    got = json.loads(after.to_json())
+    for volatile in ("modifiedAt", "metadata"):
+        expected.pop(volatile, None)
+        got.pop(volatile, None)
+    assert got["description"] == "changed through the SDK"
+    assert json.loads(got["jwks"]) == json.loads(expected["jwks"])
+    assert got == expected
 
 
 def test_get_client_and_list(api, conf_client, public_client):
