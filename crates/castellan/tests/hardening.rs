@@ -449,3 +449,99 @@ async fn an_update_without_settings_is_refused_and_keeps_everything() {
     assert_eq!(before["jwks"], last["jwks"]);
     assert_eq!(before["accessTokenDuration"], last["accessTokenDuration"]);
 }
+
+#[tokio::test]
+async fn a_service_cannot_probe_another_services_codes_and_tokens() {
+    let f = Fixture::new().await;
+    let (other_key, other_secret) = second_service(&f).await;
+    let other = (other_key.as_str(), other_secret.as_str());
+    let mallory = f
+        .server
+        .post(
+            "/api/client/create",
+            other,
+            json!({"clientName": "m", "clientType": "CONFIDENTIAL", "redirectUris": [REDIRECT],
+                   "grantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN"], "responseTypes": ["CODE"],
+                   "tokenAuthMethod": "CLIENT_SECRET_BASIC"}),
+        )
+        .await;
+    let as_mallory = |parameters: String| {
+        json!({"parameters": parameters,
+               "clientId": mallory["clientId"].as_i64().unwrap().to_string(),
+               "clientSecret": mallory["clientSecret"]})
+    };
+
+    // A's code presented to B: the same answer as for a code that does not exist.
+    let code = f.code("").await;
+    let foreign = f
+        .server
+        .post(
+            "/api/auth/token",
+            other,
+            as_mallory(format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"
+            )),
+        )
+        .await;
+    let unknown = f
+        .server
+        .post(
+            "/api/auth/token",
+            other,
+            as_mallory(format!(
+                "grant_type=authorization_code&code=no-such-code&redirect_uri={REDIRECT_ENC}"
+            )),
+        )
+        .await;
+    assert_eq!(foreign["action"], "BAD_REQUEST", "{foreign}");
+    assert_eq!(foreign["resultCode"], unknown["resultCode"]);
+    // A's code still works, once.
+    let t = f.redeem(&code).await;
+    assert_eq!(t["action"], "OK", "{t}");
+
+    // A's refresh token and access token presented to B: unknown, and left alone.
+    let refresh = t["refreshToken"].as_str().unwrap();
+    let foreign = f
+        .server
+        .post(
+            "/api/auth/token",
+            other,
+            as_mallory(format!("grant_type=refresh_token&refresh_token={refresh}")),
+        )
+        .await;
+    let unknown = f
+        .server
+        .post(
+            "/api/auth/token",
+            other,
+            as_mallory("grant_type=refresh_token&refresh_token=no-such-token".into()),
+        )
+        .await;
+    assert_eq!(foreign["resultCode"], unknown["resultCode"], "{foreign}");
+    let access = t["accessToken"].as_str().unwrap();
+    let probe = f
+        .server
+        .post("/api/auth/introspection", other, json!({"token": access}))
+        .await;
+    let nothing = f
+        .server
+        .post(
+            "/api/auth/introspection",
+            other,
+            json!({"token": "no-such-token"}),
+        )
+        .await;
+    assert_eq!(probe["resultCode"], nothing["resultCode"], "{probe}");
+    f.server
+        .post(
+            "/api/auth/revocation",
+            other,
+            as_mallory(format!("token={access}")),
+        )
+        .await;
+    assert_eq!(f.introspect(access).await["action"], "OK");
+    let refreshed = f
+        .token(&format!("grant_type=refresh_token&refresh_token={refresh}"))
+        .await;
+    assert_eq!(refreshed["action"], "OK", "{refreshed}");
+}

@@ -165,13 +165,11 @@ fn authorization_code_inner(
         Ok(Some("")) => return Err(reply(bad_request(service, "invalid_request", A050313))),
         Ok(v) => v,
     };
-    let Some(found) = found else {
+    // Another service's code is answered as an unknown one: nothing about it is confirmed.
+    let Some(found) = found.filter(|f| f.code.service_api_key == service.api_key) else {
         return Err(reply(bad_request(service, "invalid_grant", A050305)));
     };
     let code = found.code;
-    if code.service_api_key != service.api_key {
-        return Err(reply(bad_request(service, "invalid_grant", A050306)));
-    }
     if code.client_id != client.client.client_id {
         return Err(reply(bad_request(service, "invalid_grant", A050307)));
     }
@@ -370,11 +368,12 @@ fn refresh_token_inner(
                 grant_id,
             });
         }
+        // Another service's refresh token is answered as an unknown one.
+        RefreshGrant::Live(record) if record.service_api_key != service.api_key => {
+            return Err(reply(bad_request(service, "invalid_grant", A053305)));
+        }
         RefreshGrant::Live(record) => record,
     };
-    if old.service_api_key != service.api_key {
-        return Err(reply(bad_request(service, "invalid_grant", A053306)));
-    }
     if old.client_id != client.client.client_id {
         return Err(reply(bad_request(service, "invalid_grant", A053307)));
     }
