@@ -52,6 +52,9 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub header_read_timeout_ms: u64,
+    /// How long (milliseconds) a client may take to send a request's body, from its header on.
+    #[arg(long, env = "CASTELLAN_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
     /// How long (milliseconds) a connection may stay open with no request in progress.
     #[arg(long, env = "CASTELLAN_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
     pub idle_timeout_ms: u64,
@@ -138,6 +141,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.data.pool.database_max_connections,
         ),
         header_read_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+        body_read_timeout: Duration::from_millis(args.body_read_timeout_ms.max(1)),
         idle_timeout: Duration::from_millis(args.idle_timeout_ms.max(1)),
         drain_timeout: Duration::from_millis(args.drain_timeout_ms),
     };

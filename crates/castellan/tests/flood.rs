@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 const IDLE: usize = 600;
 const SLOW_HEADER: usize = 600;
 const DRAIN_MS: u64 = 2000;
+const BODY_MS: u64 = 1000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_slow_connections_do_not_lock_clients_out() {
@@ -30,6 +31,7 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
         .arg("--master-key-file")
         .arg(dir.path().join("master.key"))
         .args(["--drain-timeout-ms", &DRAIN_MS.to_string()])
+        .args(["--body-read-timeout-ms", &BODY_MS.to_string()])
         .env("CASTELLAN_NO_DEMO", "1")
         .env("CASTELLAN_SERVICE_OWNER_API_KEY", "1001")
         .env("CASTELLAN_SERVICE_OWNER_API_SECRET", "owner-secret")
@@ -139,6 +141,32 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
             "round {round}: /healthz {healthz:?}, token {token_time:?}"
         );
     }
+    // A body that never arrives (here to the console's sign-in, which needs no credentials)
+    // is given up at the body deadline: the request cannot stay in progress for ever.
+    let stalled_addr = addr.clone();
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(&stalled_addr).unwrap();
+        s.write_all(
+            b"POST /console/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\napi_key=1",
+        )
+        .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = Instant::now();
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        (started.elapsed(), String::from_utf8_lossy(&reply).into_owned())
+    })
+    .await
+    .unwrap();
+    assert!(
+        stalled.0 < Duration::from_millis(BODY_MS + 3000),
+        "{stalled:?}"
+    );
+    assert!(
+        stalled.1.is_empty() || stalled.1.starts_with("HTTP/1.1 4"),
+        "{stalled:?}"
+    );
+
     let open_files = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count();

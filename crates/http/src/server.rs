@@ -1,8 +1,10 @@
 //! The HTTP/1.1 server loop: connections are limited in number and time, so no client can
 //! exhaust the process's sockets or hold it open forever.
 //!
-//! - A request's header must arrive within `header_read_timeout`; a connection with no request
-//!   in progress is closed after `idle_timeout`, whatever it trickles in.
+//! - A request's header must arrive within `header_read_timeout`, and its body in full within
+//!   `body_read_timeout` of the header (a body that stalls or trickles fails, so a request
+//!   cannot stay "in progress" for ever); a connection with no request in progress is closed
+//!   after `idle_timeout`, whatever it trickles in.
 //! - At most `max_connections` are open. At the limit, a new connection makes room by closing
 //!   the oldest connection that has no request in progress (an idle keep-alive or a
 //!   slow-header connection, both safe to drop), so a flood of idle sockets cannot lock out
@@ -15,13 +17,16 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
@@ -32,6 +37,7 @@ use tower::ServiceExt;
 pub struct Limits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub drain_timeout: Duration,
 }
@@ -41,6 +47,7 @@ impl Default for Limits {
         Self {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
         }
@@ -256,10 +263,21 @@ impl Connection {
             Arc::clone(&self.registry),
             self.started,
         );
+        let body_read_timeout = self.limits.body_read_timeout;
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             let guard = InRequest::begin(&state, &registry, started);
             request.extensions_mut().insert(ConnectInfo(peer));
-            let response = app.clone().oneshot(request.map(axum::body::Body::new));
+            let request = request.map(|body| {
+                if body.is_end_stream() {
+                    axum::body::Body::new(body)
+                } else {
+                    axum::body::Body::new(DeadlineBody {
+                        inner: body,
+                        deadline: Box::pin(tokio::time::sleep(body_read_timeout)),
+                    })
+                }
+            });
+            let response = app.clone().oneshot(request);
             async move {
                 let response = response.await;
                 drop(guard);
@@ -305,5 +323,39 @@ impl Connection {
             }
         }
         self.registry.finished(self.state.id);
+    }
+}
+
+/// A request body that must arrive in full before its deadline; after it, reading fails.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
