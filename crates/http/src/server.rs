@@ -76,23 +76,25 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     tokio::pin!(shutdown);
-    loop {
-        if registry.open() >= limits.max_connections.max(1) && !registry.evict_oldest_idle() {
-            // Every connection is in a request: wait for one to end (or for shutdown).
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = registry.changed.notified() => {}
-                // A notification can slip in before the wait starts: look again shortly.
-                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-            }
-            continue;
-        }
+    'serving: loop {
         let accepted = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok((stream, peer)) => {
+                // At the limit, the oldest idle connection makes room; when every connection
+                // is in a request, the new one waits for one to end (or for shutdown).
+                while registry.open() >= limits.max_connections.max(1)
+                    && !registry.evict_oldest_idle()
+                {
+                    tokio::select! {
+                        () = &mut shutdown => break 'serving,
+                        () = registry.changed.notified() => {}
+                        // A notification can slip in before the wait starts: look again.
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                }
                 let _ = stream.set_nodelay(true);
                 let conn = registry.add(started);
                 let task = Connection {
@@ -300,7 +302,12 @@ impl Connection {
                 elapsed_ms(self.started)
                     .saturating_sub(self.state.last_active_ms.load(Ordering::Acquire)),
             );
-            let idle_left = self.limits.idle_timeout.saturating_sub(idle_for);
+            // While a request runs, look again a whole idle period later (never spin).
+            let wait = if self.state.busy.load(Ordering::Acquire) == 0 {
+                self.limits.idle_timeout.saturating_sub(idle_for)
+            } else {
+                self.limits.idle_timeout
+            };
             tokio::select! {
                 _ = conn.as_mut() => break,
                 () = self.state.close.notified() => break,
@@ -312,7 +319,7 @@ impl Connection {
                     // Finish the request in progress, then close.
                     conn.as_mut().graceful_shutdown();
                 }
-                () = tokio::time::sleep(idle_left) => {
+                () = tokio::time::sleep(wait) => {
                     let idle = self.state.busy.load(Ordering::Acquire) == 0;
                     let last = self.state.last_active_ms.load(Ordering::Acquire);
                     let quiet = elapsed_ms(self.started).saturating_sub(last);
@@ -357,5 +364,131 @@ impl http_body::Body for DeadlineBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn start(
+        limits: Limits,
+    ) -> (
+        SocketAddr,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Drained>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/", get(|| async { "ok" })).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "slow"
+            }),
+        );
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, app, limits, async move {
+            let _ = stopped.changed().await;
+        }));
+        (addr, stop, task)
+    }
+
+    /// Whether the peer closed the connection (EOF) within `within`.
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(within, stream.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+
+    async fn get_ok(addr: SocketAddr, path: &str) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).await.unwrap();
+        reply
+    }
+
+    #[tokio::test]
+    async fn at_the_limit_the_oldest_idle_connection_makes_room() {
+        let limits = Limits {
+            max_connections: 2,
+            ..Limits::default()
+        };
+        let (addr, stop, task) = start(limits).await;
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A third connection is served; the oldest idle one was closed for it.
+        assert!(get_ok(addr, "/").await.ends_with("ok"));
+        assert!(closed_within(&mut first, Duration::from_secs(2)).await);
+        assert!(!closed_within(&mut second, Duration::from_millis(100)).await);
+        stop.send(true).unwrap();
+        assert_eq!(task.await.unwrap(), Drained::Completely);
+    }
+
+    #[tokio::test]
+    async fn idle_and_slow_header_connections_time_out() {
+        let limits = Limits {
+            header_read_timeout: Duration::from_millis(200),
+            idle_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let (addr, stop, task) = start(limits).await;
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        assert!(closed_within(&mut slow, Duration::from_secs(2)).await);
+        assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
+        stop.send(true).unwrap();
+        assert_eq!(task.await.unwrap(), Drained::Completely);
+    }
+
+    #[tokio::test]
+    async fn shutdown_finishes_calls_in_progress_and_closes_idle_ones() {
+        let (addr, stop, task) = start(Limits::default()).await;
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        let slow = tokio::spawn(get_ok(addr, "/slow"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(true).unwrap();
+        assert!(closed_within(&mut idle, Duration::from_secs(1)).await);
+        assert!(slow.await.unwrap().ends_with("slow"));
+        assert_eq!(task.await.unwrap(), Drained::Completely);
+    }
+
+    #[tokio::test]
+    async fn the_drain_deadline_is_kept_whatever_clients_do() {
+        let limits = Limits {
+            drain_timeout: Duration::from_millis(200),
+            body_read_timeout: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        let (addr, stop, task) = start(limits).await;
+        // A request whose body never comes: in progress until the drain deadline.
+        let mut stuck = TcpStream::connect(addr).await.unwrap();
+        stuck
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        stop.send(true).unwrap();
+        let drained = task.await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            matches!(drained, Drained::Completely | Drained::Abandoned(1)),
+            "{drained:?}"
+        );
     }
 }
