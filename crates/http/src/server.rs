@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -269,19 +269,34 @@ impl Connection {
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             let guard = InRequest::begin(&state, &registry, started);
             request.extensions_mut().insert(ConnectInfo(peer));
+            // Whether the handler read the whole body: when it answered without (a refused
+            // caller, an unknown route), the connection cannot be reused, and the response
+            // says so instead of the connection just dropping under the client's next call.
+            let mut body_read = None;
             let request = request.map(|body| {
                 if body.is_end_stream() {
                     axum::body::Body::new(body)
                 } else {
+                    let read = Arc::new(AtomicBool::new(false));
+                    body_read = Some(Arc::clone(&read));
                     axum::body::Body::new(DeadlineBody {
                         inner: body,
                         deadline: Box::pin(tokio::time::sleep(body_read_timeout)),
+                        read,
                     })
                 }
             });
             let response = app.clone().oneshot(request);
             async move {
-                let response = response.await;
+                let mut response = response.await;
+                if let (Ok(response), Some(read)) = (&mut response, body_read)
+                    && !read.load(Ordering::Acquire)
+                {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
                 drop(guard);
                 response
             }
@@ -337,6 +352,8 @@ impl Connection {
 struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Set once the body was read to its end.
+    read: Arc<AtomicBool>,
 }
 
 impl http_body::Body for DeadlineBody {
@@ -348,6 +365,9 @@ impl http_body::Body for DeadlineBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if frame.is_none() || self.inner.is_end_stream() {
+                self.read.store(true, Ordering::Release);
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         match self.deadline.as_mut().poll(cx) {
@@ -383,13 +403,20 @@ mod tests {
     ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new().route("/", get(|| async { "ok" })).route(
-            "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                "slow"
-            }),
-        );
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .route("/ignore", axum::routing::post(|| async { "ignored" }))
+            .route(
+                "/read",
+                axum::routing::post(|body: Bytes| async move { format!("{}", body.len()) }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "slow"
+                }),
+            );
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(serve(listener, app, limits, async move {
             let _ = stopped.changed().await;
@@ -490,5 +517,30 @@ mod tests {
             matches!(drained, Drained::Completely | Drained::Abandoned(1)),
             "{drained:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_response_that_left_the_body_unread_closes_the_connection() {
+        let (addr, stop, task) = start(Limits::default()).await;
+        let post = |path: &str| {
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        };
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        // Read to the end: the connection stays open for the next request.
+        s.write_all(post("/read").as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+        assert!(reply.ends_with("\r\n\r\n5"), "{reply}");
+        assert!(!reply.contains("connection: close"), "{reply}");
+        // Not read: the reply says the connection closes, and it does.
+        s.write_all(post("/ignore").as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).await.unwrap();
+        let reply = reply.to_lowercase();
+        assert!(reply.contains("connection: close"), "{reply}");
+        assert!(reply.ends_with("ignored"), "{reply}");
+        stop.send(true).unwrap();
+        assert_eq!(task.await.unwrap(), Drained::Completely);
     }
 }
