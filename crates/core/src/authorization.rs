@@ -198,6 +198,11 @@ fn decide_inner(
         if !state.is_ascii() {
             return Err(fail(&target, "invalid_request", A013303, &[]));
         }
+        // RFC 6749 Appendix A.5: VSCHAR only. A control character would come back altered
+        // (a form_post page, a browser) or not at all.
+        if state.bytes().any(|b| b.is_ascii_control()) {
+            return Err(fail(&target, "invalid_request", C013301, &[]));
+        }
         if state.len() > MAX_STATE_LEN {
             return Err(fail(&target, "invalid_request", A013304, &[&MAX_STATE_LEN]));
         }

@@ -19,3 +19,7 @@ pub const C000301: ResultCode = ResultCode::new(
     "C000301",
     "The value of '{Parameter}' lists more than {Max} values, or a value longer than {MaxLength} characters.",
 );
+pub const C013301: ResultCode = ResultCode::new(
+    "C013301",
+    "The value of 'state' contains control characters; only printable ASCII is allowed (RFC 6749 Appendix A.5).",
+);

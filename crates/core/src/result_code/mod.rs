@@ -44,7 +44,7 @@ impl ResultCode {
             match placeholder_len {
                 Some(len) => {
                     match args.next() {
-                        Some(arg) => out.push_str(&arg.to_string()),
+                        Some(arg) => push_printable(&mut out, &arg.to_string()),
                         None => out.push_str(&tail[..len]),
                     }
                     rest = &tail[len..];
@@ -57,6 +57,19 @@ impl ResultCode {
         }
         out.push_str(rest);
         out
+    }
+}
+
+/// Appends a value quoted in a message with its control characters written as `\u{..}`:
+/// messages travel as `error_description` (RFC 6749 allows no control characters there), in
+/// redirects, form_post pages and logs.
+fn push_printable(out: &mut String, value: &str) {
+    for c in value.chars() {
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
     }
 }
 
@@ -77,6 +90,15 @@ fn placeholder_len(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_carry_no_control_characters() {
+        let code = ResultCode::new("A000000", "The value '{Value}' is not supported.");
+        assert_eq!(
+            code.render(&[&"urn:\u{1}\r\nx"]),
+            "The value 'urn:\\u{1}\\u{d}\\u{a}x' is not supported."
+        );
+    }
 
     #[test]
     fn renders_named_placeholders_in_order() {
