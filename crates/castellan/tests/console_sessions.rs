@@ -84,14 +84,14 @@ impl Console {
         }
     }
 
-    async fn get(&self, jar: &mut Jar, path: &str) -> (StatusCode, String, String) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, jar.header())
-            .send()
-            .await
-            .unwrap();
+    /// Sends the request with the jar's cookies, keeps the cookies it sets: (status, Location,
+    /// body).
+    async fn send(
+        &self,
+        jar: &mut Jar,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, String, String) {
+        let response = request.header(COOKIE, jar.header()).send().await.unwrap();
         jar.take(&response);
         let status = response.status();
         let location = response
@@ -102,22 +102,14 @@ impl Console {
         (status, location, response.text().await.unwrap())
     }
 
+    async fn get(&self, jar: &mut Jar, path: &str) -> (StatusCode, String, String) {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(jar, request).await
+    }
+
     async fn post(&self, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, jar.header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        jar.take(&response);
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        let (status, location, _) = self.send(jar, request).await;
         (status, location)
     }
 
