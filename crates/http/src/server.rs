@@ -1,10 +1,12 @@
 //! The HTTP/1.1 server loop: connections are limited in number and time, so no client can
 //! exhaust the process's sockets or hold it open forever.
 //!
-//! - A request's header must arrive within `header_read_timeout`, and its body in full within
-//!   `body_read_timeout` of the header (a body that stalls or trickles fails, so a request
-//!   cannot stay "in progress" for ever); a connection with no request in progress is closed
-//!   after `idle_timeout`, whatever it trickles in.
+//! - A request's head must arrive within `header_read_timeout` of its first byte (of the accept,
+//!   for a new connection), and its body in full within `body_read_timeout` of the head (a
+//!   body that stalls or trickles fails, so a request cannot stay in progress for ever). A
+//!   keep-alive connection with no request in progress is closed after `idle_timeout`.
+//! - A request is in progress until its response body has been handed over; only connections
+//!   with none in progress are closed for room or at shutdown.
 //! - At most `max_connections` are open. At the limit, a new connection makes room by closing
 //!   the oldest connection that has no request in progress (an idle keep-alive or a
 //!   slow-header connection, both safe to drop), so a flood of idle sockets cannot lock out
@@ -96,7 +98,7 @@ pub async fn serve(
                     }
                 }
                 let _ = stream.set_nodelay(true);
-                let conn = registry.add(started);
+                let (conn, task_guard) = registry.add(started);
                 let task = Connection {
                     app: app.clone(),
                     limits: limits.clone(),
@@ -105,14 +107,18 @@ pub async fn serve(
                     started,
                     stop: stop_rx.clone(),
                 };
-                tokio::spawn(task.run(stream, peer));
+                tokio::spawn(task.run(stream, peer, task_guard));
             }
-            Err(e) => {
-                // Out of descriptors (or a transient accept error): free one if we can and
-                // retry after a pause rather than spin.
+            Err(e) if out_of_resources(&e) => {
+                // Out of descriptors or memory: free a descriptor if we can, and retry after a
+                // pause rather than spin.
                 tracing::warn!(error = %e, open = registry.open(), "accept failed");
                 registry.evict_oldest_idle();
                 tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                // A connection that failed before it was accepted (reset, aborted): next.
+                tracing::debug!(error = %e, "accept failed");
             }
         }
     }
@@ -134,6 +140,16 @@ pub async fn serve(
     }
 }
 
+/// Accept errors that say the process is out of descriptors or memory (Linux: EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM); elsewhere every accept error counts as one.
+fn out_of_resources(e: &std::io::Error) -> bool {
+    if cfg!(target_os = "linux") {
+        matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
+    } else {
+        true
+    }
+}
+
 /// The open connections, oldest first, and a count of the tasks serving them.
 #[derive(Default)]
 struct Registry {
@@ -151,14 +167,26 @@ struct Inner {
     open: BTreeMap<u64, Arc<ConnState>>,
 }
 
+/// `head_started_ms` when no request head is on its way.
+const NO_HEAD: u64 = u64::MAX;
+
 struct ConnState {
     id: u64,
-    /// Requests being handled on this connection now.
+    /// Requests being handled on this connection now, until their response body is written.
     busy: AtomicUsize,
     /// When it last started or finished a request (ms since the server started).
     last_active_ms: AtomicU64,
-    /// Asks the connection's task to close it now.
+    /// When the head of the next request started to arrive (its first byte, or the accept of a
+    /// new connection), while no request is in progress; [`NO_HEAD`] otherwise.
+    head_started_ms: AtomicU64,
+    /// Asks the connection's task to close it (at once when idle, else after the request).
     close: Notify,
+}
+
+impl ConnState {
+    fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire) > 0
+    }
 }
 
 impl Registry {
@@ -174,29 +202,33 @@ impl Registry {
         self.lock().open.len()
     }
 
-    fn add(&self, started: Instant) -> Arc<ConnState> {
+    fn add(self: &Arc<Self>, started: Instant) -> (Arc<ConnState>, TaskGuard) {
         let mut inner = self.lock();
         let id = inner.next_id;
         inner.next_id += 1;
+        let now = elapsed_ms(started);
         let state = Arc::new(ConnState {
             id,
             busy: AtomicUsize::new(0),
-            last_active_ms: AtomicU64::new(elapsed_ms(started)),
+            last_active_ms: AtomicU64::new(now),
+            head_started_ms: AtomicU64::new(now),
             close: Notify::new(),
         });
         inner.open.insert(id, Arc::clone(&state));
         self.tasks.fetch_add(1, Ordering::AcqRel);
-        state
+        let guard = TaskGuard {
+            registry: Arc::clone(self),
+            id,
+        };
+        (state, guard)
     }
 
-    /// Closes the oldest connection with no request in progress; `false` if there is none.
+    /// Asks the oldest connection with no request in progress to close, and stops counting it;
+    /// `false` if there is none. The connection's own task checks again before it closes, so a
+    /// request that starts meanwhile is finished first.
     fn evict_oldest_idle(&self) -> bool {
         let mut inner = self.lock();
-        let victim = inner
-            .open
-            .values()
-            .find(|c| c.busy.load(Ordering::Acquire) == 0)
-            .map(|c| c.id);
+        let victim = inner.open.values().find(|c| !c.is_busy()).map(|c| c.id);
         match victim.and_then(|id| inner.open.remove(&id)) {
             Some(conn) => {
                 conn.close.notify_one();
@@ -205,11 +237,19 @@ impl Registry {
             None => false,
         }
     }
+}
 
-    fn finished(&self, id: u64) {
-        self.lock().open.remove(&id);
-        self.tasks.fetch_sub(1, Ordering::AcqRel);
-        self.changed.notify_waiters();
+/// Ends a connection's accounting when its task ends, even by a panic.
+struct TaskGuard {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.registry.lock().open.remove(&self.id);
+        self.registry.tasks.fetch_sub(1, Ordering::AcqRel);
+        self.registry.changed.notify_waiters();
     }
 }
 
@@ -217,8 +257,8 @@ fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Counts a request as in progress on its connection for as long as it lives, including when
-/// the connection is dropped mid-request.
+/// Counts a request as in progress on its connection for as long as it lives: until its
+/// response body has been handed over, or the connection is dropped mid-request.
 struct InRequest {
     conn: Arc<ConnState>,
     registry: Arc<Registry>,
@@ -228,6 +268,7 @@ struct InRequest {
 impl InRequest {
     fn begin(conn: &Arc<ConnState>, registry: &Arc<Registry>, started: Instant) -> Self {
         conn.busy.fetch_add(1, Ordering::AcqRel);
+        conn.head_started_ms.store(NO_HEAD, Ordering::Release);
         conn.last_active_ms
             .store(elapsed_ms(started), Ordering::Release);
         Self {
@@ -248,6 +289,68 @@ impl Drop for InRequest {
     }
 }
 
+/// The socket, noting when the head of a request starts to arrive (for the header timeout,
+/// which hyper's own timer would also apply to idle keep-alive connections).
+struct TrackedIo {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+    started: Instant,
+}
+
+impl tokio::io::AsyncRead for TrackedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            let state = &self.state;
+            if !state.is_busy() && state.head_started_ms.load(Ordering::Acquire) == NO_HEAD {
+                let now = elapsed_ms(self.started);
+                let _ = state.head_started_ms.compare_exchange(
+                    NO_HEAD,
+                    now,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for TrackedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 struct Connection {
     app: Router,
     limits: Limits,
@@ -258,7 +361,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, peer: SocketAddr) {
+    async fn run(mut self, stream: TcpStream, peer: SocketAddr, _task: TaskGuard) {
         let app = self.app.clone();
         let (state, registry, started) = (
             Arc::clone(&self.state),
@@ -288,63 +391,125 @@ impl Connection {
             });
             let response = app.clone().oneshot(request);
             async move {
-                let mut response = response.await;
-                if let (Ok(response), Some(read)) = (&mut response, body_read)
-                    && !read.load(Ordering::Acquire)
-                {
+                let mut response = response.await?;
+                if body_read.is_some_and(|read| !read.load(Ordering::Acquire)) {
                     response.headers_mut().insert(
                         axum::http::header::CONNECTION,
                         axum::http::HeaderValue::from_static("close"),
                     );
                 }
-                drop(guard);
-                response
+                // The request stays in progress until its response body is handed over.
+                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    axum::body::Body::new(GuardedBody {
+                        inner: body,
+                        guard: Some(guard),
+                    })
+                }))
             }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout)
+            // The header timeout is kept here (see `TrackedIo`): hyper's would also cut idle
+            // keep-alive connections at the header timeout instead of the idle timeout.
+            .header_read_timeout(None)
             .keep_alive(true);
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let io = TrackedIo {
+            inner: stream,
+            state: Arc::clone(&self.state),
+            started: self.started,
+        };
+        let conn = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
-        let mut stopping = *self.stop.borrow();
-        if stopping {
+        // Once set, hyper finishes the request in progress (if any) and closes.
+        let mut closing = false;
+        if *self.stop.borrow() {
+            closing = true;
             conn.as_mut().graceful_shutdown();
         }
         loop {
-            let idle_for = Duration::from_millis(
-                elapsed_ms(self.started)
-                    .saturating_sub(self.state.last_active_ms.load(Ordering::Acquire)),
-            );
-            // While a request runs, look again a whole idle period later (never spin).
-            let wait = if self.state.busy.load(Ordering::Acquire) == 0 {
-                self.limits.idle_timeout.saturating_sub(idle_for)
-            } else {
-                self.limits.idle_timeout
-            };
+            let wait = self.next_check();
             tokio::select! {
                 _ = conn.as_mut() => break,
-                () = self.state.close.notified() => break,
-                changed = self.stop.changed(), if !stopping => {
-                    stopping = true;
-                    if changed.is_err() || self.state.busy.load(Ordering::Acquire) == 0 {
+                () = self.state.close.notified(), if !closing => {
+                    // Checked here, where no request can start meanwhile: idle is closed at
+                    // once, a request that just began is finished first.
+                    if !self.state.is_busy() {
                         break;
                     }
-                    // Finish the request in progress, then close.
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                _ = self.stop.changed(), if !closing => {
+                    closing = true;
                     conn.as_mut().graceful_shutdown();
                 }
                 () = tokio::time::sleep(wait) => {
-                    let idle = self.state.busy.load(Ordering::Acquire) == 0;
-                    let last = self.state.last_active_ms.load(Ordering::Acquire);
-                    let quiet = elapsed_ms(self.started).saturating_sub(last);
-                    if idle && Duration::from_millis(quiet) >= self.limits.idle_timeout {
+                    if self.timed_out() {
                         break;
                     }
                 }
             }
         }
-        self.registry.finished(self.state.id);
+    }
+
+    /// How long until the idle or header timeout could next be due.
+    fn next_check(&self) -> Duration {
+        if self.state.is_busy() {
+            return self.limits.idle_timeout;
+        }
+        let now = elapsed_ms(self.started);
+        let due = self.due_ms();
+        Duration::from_millis(due.saturating_sub(now))
+    }
+
+    /// When the connection, idle now, is to be closed: the idle timeout after its last request,
+    /// or the header timeout after a request head started to arrive, whichever is first.
+    fn due_ms(&self) -> u64 {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let idle_due = self
+            .state
+            .last_active_ms
+            .load(Ordering::Acquire)
+            .saturating_add(ms(self.limits.idle_timeout));
+        match self.state.head_started_ms.load(Ordering::Acquire) {
+            NO_HEAD => idle_due,
+            head => idle_due.min(head.saturating_add(ms(self.limits.header_read_timeout))),
+        }
+    }
+
+    fn timed_out(&self) -> bool {
+        !self.state.is_busy() && elapsed_ms(self.started) >= self.due_ms()
+    }
+}
+
+/// A response body that keeps its request counted as in progress until it has been read out.
+struct GuardedBody {
+    inner: axum::body::Body,
+    guard: Option<InRequest>,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.guard = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -464,20 +629,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn idle_and_slow_header_connections_time_out() {
+    async fn slow_heads_meet_the_header_timeout_and_idle_connections_the_idle_timeout() {
         let limits = Limits {
-            header_read_timeout: Duration::from_millis(200),
-            idle_timeout: Duration::from_millis(300),
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(1500),
             ..Limits::default()
         };
         let (addr, stop, task) = start(limits).await;
-        let mut idle = TcpStream::connect(addr).await.unwrap();
+        // A new connection that sends nothing, and one stuck mid-header: the header timeout.
+        let mut silent = TcpStream::connect(addr).await.unwrap();
         let mut slow = TcpStream::connect(addr).await.unwrap();
         slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
             .await
             .unwrap();
-        assert!(closed_within(&mut slow, Duration::from_secs(2)).await);
-        assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
+        // A keep-alive connection after a request: open past the header timeout, closed at
+        // the idle timeout.
+        let mut kept = TcpStream::connect(addr).await.unwrap();
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        assert!(kept.read(&mut buf).await.unwrap() > 0);
+        let started = Instant::now();
+        assert!(closed_within(&mut slow, Duration::from_secs(1)).await);
+        assert!(closed_within(&mut silent, Duration::from_secs(1)).await);
+        assert!(!closed_within(&mut kept, Duration::from_millis(600)).await);
+        assert!(closed_within(&mut kept, Duration::from_secs(3)).await);
+        assert!(started.elapsed() >= Duration::from_millis(1200));
         stop.send(true).unwrap();
         assert_eq!(task.await.unwrap(), Drained::Completely);
     }
