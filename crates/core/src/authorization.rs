@@ -636,12 +636,14 @@ fn resolve_redirect_uri(
 
 /// The redirect URI to use when `given` matches `registered`: the registered one on an exact
 /// match; with `loopbackRedirectionUriVariable`, an `http` loopback URI whose port differs
-/// (RFC 8252 §7.3), as the parser normalised it, so only a validated form is ever echoed.
+/// (RFC 8252 §7.3). That one is used as sent, since the token request must repeat it exactly
+/// (RFC 6749 §4.1.3), but only once validated: printable ASCII without spaces (control
+/// characters were refused before), parsed, and equal to the registered URI but for the port.
 fn matched_redirect_uri(service: &Service, registered: &str, given: &str) -> Option<String> {
     if registered == given {
         return Some(registered.to_owned());
     }
-    if !service.loopback_redirection_uri_variable {
+    if !service.loopback_redirection_uri_variable || !given.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
     let (Ok(mut r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
@@ -654,7 +656,7 @@ fn matched_redirect_uri(service: &Service, registered: &str, given: &str) -> Opt
         return None;
     }
     let _ = r.set_port(g.port());
-    (r == g).then(|| g.to_string())
+    (r == g).then(|| given.to_owned())
 }
 
 /// Requested scopes the service knows (unknown ones are dropped silently), narrowed to the
