@@ -254,14 +254,13 @@ mod tests {
         assert!(f.authenticate(&old_secret).await.is_ok());
 
         // Another process or node replaces the API secret in the shared database.
-        let mut record = f
-            .store
-            .get_service(f.service.api_key)
-            .await
-            .unwrap()
-            .unwrap();
-        record.secret_hash = f.engine.keys().hash("replaced-secret");
-        assert!(f.store.update_service(record).await.unwrap());
+        let hash = f.engine.keys().hash("replaced-secret");
+        assert!(
+            f.store
+                .set_service_secret(f.service.api_key, &hash)
+                .await
+                .unwrap()
+        );
 
         f.advance(TTL - 1);
         assert!(f.authenticate(&old_secret).await.is_ok());

@@ -179,8 +179,12 @@ fn validate_client_uris(client: &Client) -> ManageResult<()> {
 fn has_service_settings(input: &Service) -> bool {
     let mut probe = input.clone();
     probe.normalize();
+    // What callers cannot set: a body of these alone carries no settings either.
     probe.api_key = 0;
     probe.number = 0;
+    probe.service_owner_number = 0;
+    probe.created_at = 0;
+    probe.modified_at = 0;
     probe.api_secret = None;
     probe.metadata = None;
     probe != Service::default()
@@ -191,6 +195,11 @@ fn has_client_settings(input: &Client) -> bool {
     probe.other.retain(|_, v| !v.is_null());
     probe.client_id = 0;
     probe.number = 0;
+    probe.service_number = 0;
+    probe.created_at = 0;
+    probe.modified_at = 0;
+    probe.locked = false;
+    probe.dynamically_registered = false;
     probe.client_secret = None;
     probe != Client::default()
 }
@@ -447,11 +456,14 @@ impl Engine {
         owner: Option<&OwnerRecord>,
         api_key: i64,
     ) -> ManageResult<String> {
-        let mut record = self.owned_service(owner, api_key).await?;
+        // The hash alone is written, so a concurrent settings update cannot bring the old
+        // secret back, nor this change undo the settings.
+        self.owned_service(owner, api_key).await?;
         let secret = new_token(&mut SystemEntropy);
-        record.secret_hash = self.keys.hash(&secret);
-        record.service.modified_at = self.now();
-        let updated = self.store.update_service(record).await?;
+        let updated = self
+            .store
+            .set_service_secret(api_key, &self.keys.hash(&secret))
+            .await?;
         self.forget_service(api_key);
         if !updated {
             return Err(ManageError::NotFound(format!(

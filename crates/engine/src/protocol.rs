@@ -421,18 +421,27 @@ impl Engine {
         use castellan_core::enums::GrantType;
         Ok(match begun.grant_type {
             GrantType::AuthorizationCode => match token::code_param(service, begun) {
+                // Another service's code or refresh token names no client here, so it is
+                // answered as an unknown one.
                 Ok(code) => self
                     .store
                     .get_code(&self.keys.hash(code))
                     .await?
+                    .filter(|s| s.code.service_api_key == service.api_key)
                     .map(|s| s.code.client_id),
                 Err(_) => None,
             },
             GrantType::RefreshToken => match token::refresh_param(service, begun) {
                 Ok(rt) => match self.store.get_token_by_refresh(&self.keys.hash(rt)).await? {
-                    RefreshLookup::Live(record) => Some(record.client_id),
-                    RefreshLookup::Retired { client_id, .. } => Some(client_id),
-                    RefreshLookup::Unknown => None,
+                    RefreshLookup::Live(record) if record.service_api_key == service.api_key => {
+                        Some(record.client_id)
+                    }
+                    RefreshLookup::Retired {
+                        service_api_key,
+                        client_id,
+                        ..
+                    } if service_api_key == service.api_key => Some(client_id),
+                    _ => None,
                 },
                 Err(_) => None,
             },

@@ -323,6 +323,19 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn set_service_secret(
+        &self,
+        api_key: i64,
+        secret_hash: &SecretHash,
+    ) -> StoreResult<bool> {
+        single!(self, |c| services::set_secret(
+            c,
+            api_key,
+            secret_hash.as_str()
+        ))
+        .await
+    }
+
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool> {
         transact!(self, |tx| services::delete_service(&tx, api_key)).await
     }

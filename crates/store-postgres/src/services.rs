@@ -207,17 +207,26 @@ async fn replace_service(
     };
     let updated = sql::execute(
         tx,
-        "UPDATE services SET owner_api_key = $2, secret_hash = $3, doc = $4, sealed_jwks = $5
-         WHERE api_key = $1 AND (NOT $6 OR sealed_jwks IS NOT DISTINCT FROM $7::TEXT)",
+        "UPDATE services SET owner_api_key = $2, doc = $3, sealed_jwks = $4
+         WHERE api_key = $1 AND (NOT $5 OR sealed_jwks IS NOT DISTINCT FROM $6::TEXT)",
         &[
             &api_key,
             &record.owner_api_key,
-            &record.secret_hash.as_str(),
             &to_json(&record.service)?,
             &record.sealed_jwks,
             &check,
             &expected,
         ],
+    )
+    .await?;
+    Ok(updated > 0)
+}
+
+pub async fn set_secret(c: &impl GenericClient, api_key: i64, secret_hash: &str) -> PgResult<bool> {
+    let updated = sql::execute(
+        c,
+        "UPDATE services SET secret_hash = $2 WHERE api_key = $1",
+        &[&api_key, &secret_hash],
     )
     .await?;
     Ok(updated > 0)

@@ -57,22 +57,22 @@ impl SqliteStore {
 
 /// Creates the database's directory (0700) and file (0600) readable by their owner alone, and
 /// narrows them to that if they already exist. SQLite gives its log and shared-memory files the
-/// database file's mode, so they follow.
+/// database file's mode, so they follow. What this process may not narrow (a mounted volume
+/// owned by another user and shared through its group) is left as it is, with a warning.
 fn private_files(path: &Path) -> StoreResult<()> {
     let fail = |what: &Path, e: std::io::Error| {
         StoreError::Backend(format!("cannot prepare {}: {e}", what.display()))
     };
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
                 .map_err(|e| fail(dir, e))?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| fail(dir, e))?;
+            narrow(dir, 0o700).map_err(|e| fail(dir, e))?;
         }
         std::fs::OpenOptions::new()
             .create(true)
@@ -86,8 +86,7 @@ fn private_files(path: &Path) -> StoreResult<()> {
             suffixed(path, "-shm"),
         ] {
             if file.exists() {
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| fail(&file, e))?;
+                narrow(&file, 0o600).map_err(|e| fail(&file, e))?;
             }
         }
     }
@@ -96,6 +95,19 @@ fn private_files(path: &Path) -> StoreResult<()> {
         std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     }
     Ok(())
+}
+
+/// Sets `mode` on `path`; a refusal (not the owner) is a warning, not a failure.
+#[cfg(unix)]
+fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "cannot narrow the permissions (not the owner); leaving them as they are");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn suffixed(path: &Path, suffix: &str) -> std::path::PathBuf {
@@ -184,6 +196,17 @@ impl Store for SqliteStore {
         let expected = expected.map(str::to_owned);
         self.writer
             .run(move |tx| services::update_service_if_keys(tx, record, expected.as_deref()))
+            .await
+    }
+
+    async fn set_service_secret(
+        &self,
+        api_key: i64,
+        secret_hash: &SecretHash,
+    ) -> StoreResult<bool> {
+        let hash = owned(secret_hash);
+        self.writer
+            .run(move |tx| services::set_secret(tx, api_key, &hash))
             .await
     }
 

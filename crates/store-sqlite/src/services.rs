@@ -184,19 +184,27 @@ fn replace_service(
     };
     let updated = conn
         .prepare_cached(
-            "UPDATE services SET owner_api_key = ?2, secret_hash = ?3, doc = ?4, sealed_jwks = ?5
-             WHERE api_key = ?1 AND (NOT ?6 OR sealed_jwks IS ?7)",
+            "UPDATE services SET owner_api_key = ?2, doc = ?3, sealed_jwks = ?4
+             WHERE api_key = ?1 AND (NOT ?5 OR sealed_jwks IS ?6)",
         )
         .db()?
         .execute(params![
             record.service.api_key,
             record.owner_api_key,
-            record.secret_hash.as_str(),
             to_json(&record.service)?,
             record.sealed_jwks,
             check,
             expected,
         ])
+        .db()?;
+    Ok(updated > 0)
+}
+
+pub fn set_secret(conn: &Connection, api_key: i64, secret_hash: &str) -> StoreResult<bool> {
+    let updated = conn
+        .prepare_cached("UPDATE services SET secret_hash = ?2 WHERE api_key = ?1")
+        .db()?
+        .execute(params![api_key, secret_hash])
         .db()?;
     Ok(updated > 0)
 }

@@ -169,7 +169,9 @@ pub trait Store: Send + Sync + 'static {
         start: u32,
         end: u32,
     ) -> StoreResult<Page<ServiceRecord>>;
-    /// Replaces the stored service document; `false` if there is no such service.
+    /// Replaces the stored service document (and owner and sealed JWK Set); the API-secret hash
+    /// stays as stored (it changes only through `set_service_secret`, so a settings update and
+    /// a new secret never undo each other). `false` if there is no such service.
     async fn update_service(&self, record: ServiceRecord) -> StoreResult<bool>;
     /// Replaces the stored service document only if its sealed JWK Set is still `expected`
     /// (compare-and-swap: each sealing is unique, so an equal value means no other change came
@@ -179,6 +181,9 @@ pub trait Store: Send + Sync + 'static {
         record: ServiceRecord,
         expected: Option<&str>,
     ) -> StoreResult<bool>;
+    /// Replaces the service's API-secret hash alone. `false` if there is no such service.
+    async fn set_service_secret(&self, api_key: i64, secret_hash: &SecretHash)
+    -> StoreResult<bool>;
     /// Deletes the service and everything under it (clients, developers, tickets, codes,
     /// tokens).
     async fn delete_service(&self, api_key: i64) -> StoreResult<bool>;

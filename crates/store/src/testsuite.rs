@@ -55,6 +55,7 @@ macro_rules! store_suite {
             export_and_import,
             service_keys_compare_and_swap,
             client_secret_compare_and_swap,
+            service_secret_changes_alone,
             developers,
         );
     };
@@ -1628,6 +1629,40 @@ where
         }
     }
     winners
+}
+
+/// A service's API secret and its settings change separately: neither write undoes the other.
+pub async fn service_secret_changes_alone<S: Store>(store: Arc<S>) {
+    store.create_service(service(11, 1, "one")).await.unwrap();
+    let mut changed = store.get_service(11).await.unwrap().unwrap();
+    assert!(
+        store
+            .set_service_secret(11, &hash("new-secret"))
+            .await
+            .unwrap()
+    );
+    // A settings update read before the new secret does not bring the old one back.
+    changed.service.service_name = Some("renamed".into());
+    assert!(store.update_service(changed.clone()).await.unwrap());
+    let got = store.get_service(11).await.unwrap().unwrap();
+    assert!(got.secret_hash.matches(&hash("new-secret")));
+    assert_eq!(got.service.service_name.as_deref(), Some("renamed"));
+    assert!(
+        store
+            .update_service_if_keys(changed, Some("sealed-jwks-11"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .get_service(11)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_hash
+            .matches(&hash("new-secret"))
+    );
+    assert!(!store.set_service_secret(999, &hash("x")).await.unwrap());
 }
 
 pub async fn client_secret_compare_and_swap<S: Store>(store: Arc<S>) {
