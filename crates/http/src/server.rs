@@ -5,8 +5,8 @@
 //!   for a new connection), and its body in full within `body_read_timeout` of the head (a
 //!   body that stalls or trickles fails, so a request cannot stay in progress for ever). A
 //!   keep-alive connection with no request in progress is closed after `idle_timeout`.
-//! - A request is in progress until its response body has been handed over; only connections
-//!   with none in progress are closed for room or at shutdown.
+//! - Connections closed for room or at shutdown close at once when idle; otherwise hyper first
+//!   finishes the request in progress and writes its response (bounded by `drain_timeout`).
 //! - At most `max_connections` are open. At the limit, a new connection makes room by closing
 //!   the oldest connection that has no request in progress (an idle keep-alive or a
 //!   slow-header connection, both safe to drop), so a flood of idle sockets cannot lock out
@@ -31,7 +31,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tower::ServiceExt;
 
 /// Connection limits; see the module documentation.
@@ -75,7 +75,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Drained {
     let registry = Arc::new(Registry::default());
-    let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     tokio::pin!(shutdown);
     'serving: loop {
@@ -102,10 +101,8 @@ pub async fn serve(
                 let task = Connection {
                     app: app.clone(),
                     limits: limits.clone(),
-                    registry: Arc::clone(&registry),
                     state: conn,
                     started,
-                    stop: stop_rx.clone(),
                 };
                 tokio::spawn(task.run(stream, peer, task_guard));
             }
@@ -123,7 +120,11 @@ pub async fn serve(
         }
     }
     drop(listener);
-    let _ = stop_tx.send(true);
+    // Every open connection closes (at once when idle, else after its request); evicted ones
+    // were told already.
+    for conn in registry.lock().open.values() {
+        conn.close.notify_one();
+    }
     let deadline = tokio::time::sleep(limits.drain_timeout);
     tokio::pin!(deadline);
     loop {
@@ -181,11 +182,21 @@ struct ConnState {
     head_started_ms: AtomicU64,
     /// Asks the connection's task to close it (at once when idle, else after the request).
     close: Notify,
+    /// Whether the current request's body was read to its end (or it had none).
+    body_read: AtomicBool,
+    /// Whether the last write to the socket could not complete (a response waits for a slow
+    /// reader).
+    writing: AtomicBool,
 }
 
 impl ConnState {
     fn is_busy(&self) -> bool {
         self.busy.load(Ordering::Acquire) > 0
+    }
+
+    /// No request in progress and no response waiting to be written: closing loses nothing.
+    fn is_idle(&self) -> bool {
+        !self.is_busy() && !self.writing.load(Ordering::Acquire)
     }
 }
 
@@ -213,6 +224,8 @@ impl Registry {
             last_active_ms: AtomicU64::new(now),
             head_started_ms: AtomicU64::new(now),
             close: Notify::new(),
+            body_read: AtomicBool::new(true),
+            writing: AtomicBool::new(false),
         });
         inner.open.insert(id, Arc::clone(&state));
         self.tasks.fetch_add(1, Ordering::AcqRel);
@@ -228,7 +241,7 @@ impl Registry {
     /// request that starts meanwhile is finished first.
     fn evict_oldest_idle(&self) -> bool {
         let mut inner = self.lock();
-        let victim = inner.open.values().find(|c| !c.is_busy()).map(|c| c.id);
+        let victim = inner.open.values().find(|c| c.is_idle()).map(|c| c.id);
         match victim.and_then(|id| inner.open.remove(&id)) {
             Some(conn) => {
                 conn.close.notify_one();
@@ -257,23 +270,21 @@ fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Counts a request as in progress on its connection for as long as it lives: until its
-/// response body has been handed over, or the connection is dropped mid-request.
+/// Counts a request as in progress on its connection until its handler has answered (or the
+/// connection is dropped mid-request).
 struct InRequest {
     conn: Arc<ConnState>,
-    registry: Arc<Registry>,
     started: Instant,
 }
 
 impl InRequest {
-    fn begin(conn: &Arc<ConnState>, registry: &Arc<Registry>, started: Instant) -> Self {
+    fn begin(conn: &Arc<ConnState>, started: Instant) -> Self {
         conn.busy.fetch_add(1, Ordering::AcqRel);
         conn.head_started_ms.store(NO_HEAD, Ordering::Release);
         conn.last_active_ms
             .store(elapsed_ms(started), Ordering::Release);
         Self {
             conn: Arc::clone(conn),
-            registry: Arc::clone(registry),
             started,
         }
     }
@@ -285,7 +296,6 @@ impl Drop for InRequest {
             .last_active_ms
             .store(elapsed_ms(self.started), Ordering::Release);
         self.conn.busy.fetch_sub(1, Ordering::AcqRel);
-        self.registry.changed.notify_waiters();
     }
 }
 
@@ -321,13 +331,23 @@ impl tokio::io::AsyncRead for TrackedIo {
     }
 }
 
+impl TrackedIo {
+    fn note_write(&self, pending: bool) {
+        if self.state.writing.load(Ordering::Relaxed) != pending {
+            self.state.writing.store(pending, Ordering::Release);
+        }
+    }
+}
+
 impl tokio::io::AsyncWrite for TrackedIo {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.note_write(polled.is_pending());
+        polled
     }
 
     fn poll_write_vectored(
@@ -335,7 +355,9 @@ impl tokio::io::AsyncWrite for TrackedIo {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.note_write(polled.is_pending());
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -343,7 +365,9 @@ impl tokio::io::AsyncWrite for TrackedIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.note_write(polled.is_pending());
+        polled
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -354,57 +378,46 @@ impl tokio::io::AsyncWrite for TrackedIo {
 struct Connection {
     app: Router,
     limits: Limits,
-    registry: Arc<Registry>,
     state: Arc<ConnState>,
     started: Instant,
-    stop: watch::Receiver<bool>,
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, peer: SocketAddr, _task: TaskGuard) {
+    async fn run(self, stream: TcpStream, peer: SocketAddr, _task: TaskGuard) {
         let app = self.app.clone();
-        let (state, registry, started) = (
-            Arc::clone(&self.state),
-            Arc::clone(&self.registry),
-            self.started,
-        );
+        let (state, started) = (Arc::clone(&self.state), self.started);
         let body_read_timeout = self.limits.body_read_timeout;
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            let guard = InRequest::begin(&state, &registry, started);
+            let guard = InRequest::begin(&state, started);
             request.extensions_mut().insert(ConnectInfo(peer));
-            // Whether the handler read the whole body: when it answered without (a refused
+            // Whether the handler reads the whole body: when it answers without (a refused
             // caller, an unknown route), the connection cannot be reused, and the response
             // says so instead of the connection just dropping under the client's next call.
-            let mut body_read = None;
+            let has_body = !request.body().is_end_stream();
+            state.body_read.store(!has_body, Ordering::Release);
             let request = request.map(|body| {
-                if body.is_end_stream() {
-                    axum::body::Body::new(body)
-                } else {
-                    let read = Arc::new(AtomicBool::new(false));
-                    body_read = Some(Arc::clone(&read));
+                if has_body {
                     axum::body::Body::new(DeadlineBody {
                         inner: body,
-                        deadline: Box::pin(tokio::time::sleep(body_read_timeout)),
-                        read,
+                        due: tokio::time::Instant::now() + body_read_timeout,
+                        deadline: None,
+                        state: Arc::clone(&state),
                     })
+                } else {
+                    axum::body::Body::new(body)
                 }
             });
             let response = app.clone().oneshot(request);
             async move {
                 let mut response = response.await?;
-                if body_read.is_some_and(|read| !read.load(Ordering::Acquire)) {
+                if !guard.conn.body_read.load(Ordering::Acquire) {
                     response.headers_mut().insert(
                         axum::http::header::CONNECTION,
                         axum::http::HeaderValue::from_static("close"),
                     );
                 }
-                // The request stays in progress until its response body is handed over.
-                Ok::<_, std::convert::Infallible>(response.map(|body| {
-                    axum::body::Body::new(GuardedBody {
-                        inner: body,
-                        guard: Some(guard),
-                    })
-                }))
+                drop(guard);
+                Ok::<_, std::convert::Infallible>(response)
             }
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -421,30 +434,29 @@ impl Connection {
         };
         let conn = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
-        // Once set, hyper finishes the request in progress (if any) and closes.
-        let mut closing = false;
-        if *self.stop.borrow() {
-            closing = true;
-            conn.as_mut().graceful_shutdown();
-        }
+        // Once set: hyper closes at once if idle, else finishes the request in progress and its
+        // response first; past the drain timeout the connection is dropped anyway.
+        let mut closing_by: Option<tokio::time::Instant> = None;
+        let drain = self.limits.drain_timeout;
         loop {
             let wait = self.next_check();
+            let closing = closing_by.is_some();
+            // The connection first: the other branches only wake it for timeouts and closing.
             tokio::select! {
+                biased;
                 _ = conn.as_mut() => break,
                 () = self.state.close.notified(), if !closing => {
-                    // Checked here, where no request can start meanwhile: idle is closed at
-                    // once, a request that just began is finished first.
-                    if !self.state.is_busy() {
+                    // Decided here, where no request can begin meanwhile: an idle connection
+                    // (a slow head included) is dropped at once; otherwise hyper finishes the
+                    // request and its response first.
+                    if self.state.is_idle() {
                         break;
                     }
-                    closing = true;
+                    closing_by = Some(tokio::time::Instant::now() + drain);
                     conn.as_mut().graceful_shutdown();
                 }
-                _ = self.stop.changed(), if !closing => {
-                    closing = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                () = tokio::time::sleep(wait) => {
+                () = tokio::time::sleep_until(closing_by.unwrap_or_else(tokio::time::Instant::now)), if closing => break,
+                () = tokio::time::sleep(wait), if !closing => {
                     if self.timed_out() {
                         break;
                     }
@@ -483,42 +495,14 @@ impl Connection {
     }
 }
 
-/// A response body that keeps its request counted as in progress until it has been read out.
-struct GuardedBody {
-    inner: axum::body::Body,
-    guard: Option<InRequest>,
-}
-
-impl http_body::Body for GuardedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            self.guard = None;
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// A request body that must arrive in full before its deadline; after it, reading fails.
+/// A request body that must arrive in full before `due`; after it, reading fails. The timer is
+/// set only if the body does not arrive at once (most arrive with the head).
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-    /// Set once the body was read to its end.
-    read: Arc<AtomicBool>,
+    due: tokio::time::Instant,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Its connection, told when the body was read to its end.
+    state: Arc<ConnState>,
 }
 
 impl http_body::Body for DeadlineBody {
@@ -531,11 +515,15 @@ impl http_body::Body for DeadlineBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             if frame.is_none() || self.inner.is_end_stream() {
-                self.read.store(true, Ordering::Release);
+                self.state.body_read.store(true, Ordering::Release);
             }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
+        let due = self.due;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+        match deadline.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 Poll::Ready(Some(Err("the request body did not arrive in time".into())))
             }
@@ -558,6 +546,7 @@ mod tests {
     use super::*;
     use axum::routing::get;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::watch;
 
     async fn start(
         limits: Limits,
