@@ -276,3 +276,75 @@ async fn developer_sign_out_and_password_change_end_other_sessions() {
     let back = console.developer_sign_in(key, "second-password-long").await;
     assert!(console.developer_signed_in(key, &back).await);
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_limited_like_signing_in() {
+    let console = Console::start().await;
+    let owner = console
+        .engine
+        .store()
+        .get_owner(OWNER_KEY)
+        .await
+        .unwrap()
+        .unwrap();
+    let service = console
+        .engine
+        .create_service(
+            &owner,
+            serde_json::from_value(serde_json::json!({"serviceName": "s"})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let key = service.api_key;
+    console
+        .engine
+        .create_developer(Some(&owner), key, "alice", None, "first-password-long")
+        .await
+        .unwrap();
+    // A stolen session tries current passwords.
+    let mut thief = console.developer_sign_in(key, "first-password-long").await;
+    let path = format!("/console/developer/{key}/password");
+    let mut statuses = Vec::new();
+    for guess in 0..8 {
+        let (_, _, page) = console.get(&mut thief, &path).await;
+        let wrong = format!("guess-number-{guess}");
+        let (status, _) = console
+            .post(
+                &mut thief,
+                &path,
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("current", &wrong),
+                    ("new", "stolen-password-long"),
+                    ("repeat", "stolen-password-long"),
+                ],
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[0], StatusCode::BAD_REQUEST);
+    assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // The right password is not tried either while locked, and nothing changed.
+    let (_, _, page) = console.get(&mut thief, &path).await;
+    let (status, _) = console
+        .post(
+            &mut thief,
+            &path,
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("current", "first-password-long"),
+                ("new", "stolen-password-long"),
+                ("repeat", "stolen-password-long"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        console
+            .engine
+            .authenticate_developer(key, "alice", "first-password-long")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use castellan_core::enums::ClientType;
 use castellan_core::model::{Client, Service};
-use castellan_engine::ManageError;
+use castellan_engine::{ManageError, WRONG_CURRENT_PASSWORD};
 use castellan_store::DeveloperRecord;
 
 use crate::form::Fields;
@@ -729,8 +729,17 @@ pub async fn password_page(AxumState(console): AxumState<State>, dev: Dev) -> Re
 pub async fn change_password(
     AxumState(console): AxumState<State>,
     mut dev: Dev,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
+    let peer = console.client_key(&request);
+    let Ok(body) = axum::body::to_bytes(request.into_body(), 64 * 1024).await else {
+        return password_form(
+            &console,
+            &dev,
+            StatusCode::BAD_REQUEST,
+            Some("The form could not be read."),
+        );
+    };
     let fields = Fields::parse(&body);
     if !dev.session.accepts(fields.get("csrf")) {
         return dev.forged(&console);
@@ -743,6 +752,19 @@ pub async fn change_password(
             Some("The two new passwords differ."),
         );
     }
+    // The current password is guessed against the same budget as at sign-in.
+    let limit_keys = AttemptKeys::new(
+        &peer,
+        &format!("dev:{}:{}", dev.service.api_key, dev.developer.login),
+    );
+    if !console.limiter.begin(&limit_keys) {
+        return password_form(
+            &console,
+            &dev,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many failed attempts. Wait a few minutes before trying again."),
+        );
+    }
     let changed = console
         .engine
         .change_developer_password(
@@ -752,6 +774,9 @@ pub async fn change_password(
             fields.get("new"),
         )
         .await;
+    if !matches!(&changed, Err(ManageError::BadRequest(m)) if m == WRONG_CURRENT_PASSWORD) {
+        console.limiter.succeeded(&limit_keys);
+    }
     match changed {
         Ok(()) => {
             tracing::info!(service = dev.service.api_key, developer = %dev.developer.login, "developer password changed");

@@ -75,6 +75,9 @@ async fn password_matches(hash: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// The refusal of a password change whose current password is wrong.
+pub const WRONG_CURRENT_PASSWORD: &str = "The current password is wrong.";
+
 impl Engine {
     /// Creates a developer of the owner's service, with a password the owner hands over.
     pub async fn create_developer(
@@ -164,9 +167,7 @@ impl Engine {
         new: &str,
     ) -> ManageResult<()> {
         let Some(mut record) = self.authenticate_developer(api_key, login, current).await? else {
-            return Err(ManageError::BadRequest(
-                "The current password is wrong.".into(),
-            ));
+            return Err(ManageError::BadRequest(WRONG_CURRENT_PASSWORD.into()));
         };
         check_password(new)?;
         record.password_hash = hash_password(new.to_owned()).await?;

@@ -19,6 +19,7 @@ use castellan_core::secret::SecretKeys;
 use castellan_store::{Store, StoreError};
 
 pub use auth::AuthFailure;
+pub use developers::WRONG_CURRENT_PASSWORD;
 pub use directory::DEFAULT_CACHE_TTL_MS;
 pub use keys::{CachingSigner, DEFAULT_KEY_ALGS, default_key_set, generate_jwk};
 pub use manage::{ClientPage, ClientSecretChange, ManageError, NewService, ServicePage};
