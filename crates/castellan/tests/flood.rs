@@ -12,6 +12,15 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const IDLE: usize = 600;
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 const SLOW_HEADER: usize = 600;
 const DRAIN_MS: u64 = 2000;
 const BODY_MS: u64 = 1000;
@@ -22,7 +31,7 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
     let ours = rlimit::increase_nofile_limit(8192).unwrap();
     assert!(ours >= 2 * (IDLE + SLOW_HEADER) as u64, "limit {ours}");
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new("bash")
+    let child = Command::new("bash")
         .arg("-c")
         .arg(r#"ulimit -n 1024 && exec "$0" "$@""#)
         .arg(env!("CARGO_BIN_EXE_castellan"))
@@ -40,8 +49,10 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // Killed if the test fails before it stops the server itself.
+    let mut child = KillOnDrop(child);
+    let pid = child.0.id();
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut banner = String::new();
     let mut base = None;
     while base.is_none() || !banner.contains("database:") {
@@ -53,7 +64,7 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
         banner.push_str(&line);
     }
     std::thread::spawn(move || for _ in stdout.lines() {});
-    let mut stderr = child.stderr.take().unwrap();
+    let mut stderr = child.0.stderr.take().unwrap();
     let stderr_text = std::thread::spawn(move || {
         let mut s = String::new();
         let _ = stderr.read_to_string(&mut s);
@@ -182,7 +193,7 @@ async fn idle_and_slow_connections_do_not_lock_clients_out() {
             .success()
     );
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         assert!(
