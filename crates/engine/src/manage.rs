@@ -400,19 +400,35 @@ impl Engine {
         api_key: i64,
         input: Service,
     ) -> ManageResult<Service> {
-        // A compare-and-swap on the key set, so an update that keeps the keys cannot undo a key
-        // change made meanwhile (here or on another node); on a lost race it is applied again.
+        let (record, ()) = self
+            .replace_service(owner, api_key, |existing| {
+                Ok((self.updated_service_record(existing, input.clone())?, ()))
+            })
+            .await?;
+        self.with_metadata(self.reveal_service(record)).await
+    }
+
+    /// Stores what `build` makes of the stored service, as a compare-and-swap on its key set:
+    /// a change made meanwhile (here or on another node) is never undone; `build` is applied
+    /// again to the newer record instead. Returns the stored record and what `build` returned
+    /// beside it.
+    pub(crate) async fn replace_service<T>(
+        &self,
+        owner: Option<&OwnerRecord>,
+        api_key: i64,
+        mut build: impl FnMut(ServiceRecord) -> ManageResult<(ServiceRecord, T)>,
+    ) -> ManageResult<(ServiceRecord, T)> {
         for _ in 0..MAX_ATTEMPTS {
             let existing = self.owned_service(owner, api_key).await?;
             let expected = existing.sealed_jwks.clone();
-            let record = self.updated_service_record(existing, input.clone())?;
+            let (record, built) = build(existing)?;
             let swapped = self
                 .store
                 .update_service_if_keys(record.clone(), expected.as_deref())
                 .await?;
             self.forget_service(api_key);
             if swapped {
-                return self.with_metadata(self.reveal_service(record)).await;
+                return Ok((record, built));
             }
         }
         Err(ManageError::Conflict(format!(

@@ -67,28 +67,17 @@ impl Engine {
         api_key: i64,
         change: impl Fn(&JwkSet) -> ManageResult<JwkSet>,
     ) -> ManageResult<Vec<KeyState>> {
-        const ATTEMPTS: usize = 8;
         // Within one process, changes queue here instead of retrying against each other.
         let _one_at_a_time = self.key_changes.lock().await;
-        for _ in 0..ATTEMPTS {
-            let existing = self.owned_service(owner, api_key).await?;
-            let expected = existing.sealed_jwks.clone();
-            let mut service = self.reveal_service(existing.clone());
-            let set = change(&Self::key_set(&service)?)?;
-            service.jwks = Some(set.to_json(false).into());
-            let record = self.updated_service_record(existing, service)?;
-            let swapped = self
-                .store
-                .update_service_if_keys(record, expected.as_deref())
-                .await?;
-            self.forget_service(api_key);
-            if swapped {
-                return Ok(rotation::describe(&set));
-            }
-        }
-        Err(ManageError::Conflict(format!(
-            "the keys of service {api_key} kept changing; try again"
-        )))
+        let (_, set) = self
+            .replace_service(owner, api_key, |existing| {
+                let mut service = self.reveal_service(existing.clone());
+                let set = change(&Self::key_set(&service)?)?;
+                service.jwks = Some(set.to_json(false).into());
+                Ok((self.updated_service_record(existing, service)?, set))
+            })
+            .await?;
+        Ok(rotation::describe(&set))
     }
 
     pub async fn activate_service_key(
