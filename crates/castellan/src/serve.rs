@@ -87,9 +87,6 @@ fn connection_limit(asked: usize, database_connections: usize) -> usize {
             asked,
             "the open-file limit is low: connections are limited to fit under it (raise it with `ulimit -n`)"
         );
-        eprintln!(
-            "warning: the open-file limit ({files}) allows only {fits} connections; raise it with `ulimit -n`"
-        );
     }
     asked.min(fits).max(1)
 }

@@ -274,6 +274,13 @@ pub async fn sign_in_page(
     }
 }
 
+/// The account a developer's sign-in attempts (and password-change attempts) count against,
+/// the login cut short as typed logins can be any length.
+fn limited_account(api_key: i64, login: &str) -> String {
+    let login: String = login.chars().take(100).collect();
+    format!("dev:{api_key}:{login}")
+}
+
 pub async fn sign_in(
     AxumState(console): AxumState<State>,
     Path(api_key): Path<String>,
@@ -311,8 +318,7 @@ pub async fn sign_in(
         )
         .await;
     }
-    let account: String = login.chars().take(100).collect();
-    let limit_keys = AttemptKeys::new(&peer, &format!("dev:{key}:{account}"));
+    let limit_keys = AttemptKeys::new(&peer, &limited_account(key, login));
     if !console.limiter.begin(&limit_keys) {
         return sign_in_form(
             &console,
@@ -755,7 +761,7 @@ pub async fn change_password(
     // The current password is guessed against the same budget as at sign-in.
     let limit_keys = AttemptKeys::new(
         &peer,
-        &format!("dev:{}:{}", dev.service.api_key, dev.developer.login),
+        &limited_account(dev.service.api_key, &dev.developer.login),
     );
     if !console.limiter.begin(&limit_keys) {
         return password_form(

@@ -85,7 +85,8 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 // At the limit, the oldest idle connection makes room; when every connection
-                // is in a request, the new one waits for one to end (or for shutdown).
+                // is in a request, the new one waits for one to become idle or end (or for
+                // shutdown).
                 while registry.open() >= limits.max_connections.max(1)
                     && !registry.evict_oldest_idle()
                 {
@@ -157,7 +158,7 @@ struct Registry {
     inner: Mutex<Inner>,
     /// Connection tasks still running (evicted ones included until they end).
     tasks: AtomicUsize,
-    /// Signalled whenever a connection ends or finishes a request.
+    /// Signalled whenever a connection ends (a request's end is seen by looking again).
     changed: Notify,
 }
 
