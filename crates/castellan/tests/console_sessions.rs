@@ -153,6 +153,36 @@ impl Console {
         jar
     }
 
+    /// A new service with the developer "alice" (password "first-password-long"); its API key.
+    async fn service_with_developer_alice(&self) -> i64 {
+        let owner = self
+            .engine
+            .store()
+            .get_owner(OWNER_KEY)
+            .await
+            .unwrap()
+            .unwrap();
+        let service = self
+            .engine
+            .create_service(
+                &owner,
+                serde_json::from_value(serde_json::json!({"serviceName": "s"})).unwrap(),
+            )
+            .await
+            .unwrap();
+        self.engine
+            .create_developer(
+                Some(&owner),
+                service.api_key,
+                "alice",
+                None,
+                "first-password-long",
+            )
+            .await
+            .unwrap();
+        service.api_key
+    }
+
     /// Whether the jar's owner session is live: the services page, or a redirect to sign-in.
     async fn owner_signed_in(&self, jar: &Jar) -> bool {
         let (status, location, _) = self.get(&mut jar.clone(), "/console/services").await;
@@ -216,27 +246,7 @@ async fn a_new_owner_secret_ends_the_old_sessions() {
 #[tokio::test]
 async fn developer_sign_out_and_password_change_end_other_sessions() {
     let console = Console::start().await;
-    let owner = console
-        .engine
-        .store()
-        .get_owner(OWNER_KEY)
-        .await
-        .unwrap()
-        .unwrap();
-    let service = console
-        .engine
-        .create_service(
-            &owner,
-            serde_json::from_value(serde_json::json!({"serviceName": "s"})).unwrap(),
-        )
-        .await
-        .unwrap();
-    let key = service.api_key;
-    console
-        .engine
-        .create_developer(Some(&owner), key, "alice", None, "first-password-long")
-        .await
-        .unwrap();
+    let key = console.service_with_developer_alice().await;
 
     // Two browsers; one changes the password: it stays signed in, the other is signed out.
     let mut laptop = console.developer_sign_in(key, "first-password-long").await;
@@ -280,27 +290,7 @@ async fn developer_sign_out_and_password_change_end_other_sessions() {
 #[tokio::test]
 async fn guessing_the_current_password_is_limited_like_signing_in() {
     let console = Console::start().await;
-    let owner = console
-        .engine
-        .store()
-        .get_owner(OWNER_KEY)
-        .await
-        .unwrap()
-        .unwrap();
-    let service = console
-        .engine
-        .create_service(
-            &owner,
-            serde_json::from_value(serde_json::json!({"serviceName": "s"})).unwrap(),
-        )
-        .await
-        .unwrap();
-    let key = service.api_key;
-    console
-        .engine
-        .create_developer(Some(&owner), key, "alice", None, "first-password-long")
-        .await
-        .unwrap();
+    let key = console.service_with_developer_alice().await;
     // A stolen session tries current passwords.
     let mut thief = console.developer_sign_in(key, "first-password-long").await;
     let path = format!("/console/developer/{key}/password");

@@ -132,6 +132,8 @@ async fn a_service_cannot_touch_another_services_tickets() {
     let f = Fixture::new().await;
     let (other_key, other_secret) = second_service(&f).await;
     let other = (other_key.as_str(), other_secret.as_str());
+    // A call with the other service's credentials.
+    let as_other = |path: &'static str, body: Value| f.server.post(path, other, body);
     let base = format!(
         "response_type=code&client_id={}&redirect_uri={REDIRECT_ENC}&state=s",
         f.client_id
@@ -140,32 +142,23 @@ async fn a_service_cannot_touch_another_services_tickets() {
     // Authorization tickets: the other service's issue and fail answer "not found"...
     let a = f.authorize(&base).await;
     let ticket = a["ticket"].clone();
-    let issued = f
-        .server
-        .post(
-            "/api/auth/authorization/issue",
-            other,
-            json!({"ticket": ticket, "subject": "mallory"}),
-        )
-        .await;
+    let issued = as_other(
+        "/api/auth/authorization/issue",
+        json!({"ticket": ticket, "subject": "mallory"}),
+    )
+    .await;
     assert_eq!(issued["action"], "BAD_REQUEST", "{issued}");
-    let failed = f
-        .server
-        .post(
-            "/api/auth/authorization/fail",
-            other,
-            json!({"ticket": ticket, "reason": "DENIED"}),
-        )
-        .await;
+    let failed = as_other(
+        "/api/auth/authorization/fail",
+        json!({"ticket": ticket, "reason": "DENIED"}),
+    )
+    .await;
     assert_eq!(failed["action"], "BAD_REQUEST", "{failed}");
-    let unknown = f
-        .server
-        .post(
-            "/api/auth/authorization/fail",
-            other,
-            json!({"ticket": "no-such-ticket", "reason": "DENIED"}),
-        )
-        .await;
+    let unknown = as_other(
+        "/api/auth/authorization/fail",
+        json!({"ticket": "no-such-ticket", "reason": "DENIED"}),
+    )
+    .await;
     // ...exactly as for a ticket that does not exist, so nothing is confirmed...
     assert_eq!(failed["resultCode"], unknown["resultCode"]);
     // ...and the owner's ticket still works.
@@ -177,31 +170,22 @@ async fn a_service_cannot_touch_another_services_tickets() {
         .token("grant_type=password&username=john&password=pw")
         .await;
     assert_eq!(pw["action"], "PASSWORD", "{pw}");
-    let foreign_fail = f
-        .server
-        .post(
-            "/api/auth/token/fail",
-            other,
-            json!({"ticket": pw["ticket"], "reason": "INVALID_RESOURCE_OWNER_CREDENTIALS"}),
-        )
-        .await;
-    let unknown_fail = f
-        .server
-        .post(
-            "/api/auth/token/fail",
-            other,
-            json!({"ticket": "no-such-ticket", "reason": "INVALID_RESOURCE_OWNER_CREDENTIALS"}),
-        )
-        .await;
+    let foreign_fail = as_other(
+        "/api/auth/token/fail",
+        json!({"ticket": pw["ticket"], "reason": "INVALID_RESOURCE_OWNER_CREDENTIALS"}),
+    )
+    .await;
+    let unknown_fail = as_other(
+        "/api/auth/token/fail",
+        json!({"ticket": "no-such-ticket", "reason": "INVALID_RESOURCE_OWNER_CREDENTIALS"}),
+    )
+    .await;
     assert_eq!(foreign_fail["resultCode"], unknown_fail["resultCode"]);
-    let foreign_issue = f
-        .server
-        .post(
-            "/api/auth/token/issue",
-            other,
-            json!({"ticket": pw["ticket"], "subject": "mallory"}),
-        )
-        .await;
+    let foreign_issue = as_other(
+        "/api/auth/token/issue",
+        json!({"ticket": pw["ticket"], "subject": "mallory"}),
+    )
+    .await;
     assert_ne!(foreign_issue["action"], "OK", "{foreign_issue}");
     let issued = f
         .api(
@@ -471,16 +455,15 @@ async fn a_service_cannot_probe_another_services_codes_and_tokens() {
     let f = Fixture::new().await;
     let (other_key, other_secret) = second_service(&f).await;
     let other = (other_key.as_str(), other_secret.as_str());
-    let mallory = f
-        .server
-        .post(
-            "/api/client/create",
-            other,
-            json!({"clientName": "m", "clientType": "CONFIDENTIAL", "redirectUris": [REDIRECT],
+    // A call with the other service's credentials.
+    let as_other = |path: &'static str, body: Value| f.server.post(path, other, body);
+    let mallory = as_other(
+        "/api/client/create",
+        json!({"clientName": "m", "clientType": "CONFIDENTIAL", "redirectUris": [REDIRECT],
                    "grantTypes": ["AUTHORIZATION_CODE", "REFRESH_TOKEN"], "responseTypes": ["CODE"],
                    "tokenAuthMethod": "CLIENT_SECRET_BASIC"}),
-        )
-        .await;
+    )
+    .await;
     let as_mallory = |parameters: String| {
         json!({"parameters": parameters,
                "clientId": mallory["clientId"].as_i64().unwrap().to_string(),
@@ -489,26 +472,20 @@ async fn a_service_cannot_probe_another_services_codes_and_tokens() {
 
     // A's code presented to B: the same answer as for a code that does not exist.
     let code = f.code("").await;
-    let foreign = f
-        .server
-        .post(
-            "/api/auth/token",
-            other,
-            as_mallory(format!(
-                "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"
-            )),
-        )
-        .await;
-    let unknown = f
-        .server
-        .post(
-            "/api/auth/token",
-            other,
-            as_mallory(format!(
-                "grant_type=authorization_code&code=no-such-code&redirect_uri={REDIRECT_ENC}"
-            )),
-        )
-        .await;
+    let foreign = as_other(
+        "/api/auth/token",
+        as_mallory(format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={REDIRECT_ENC}"
+        )),
+    )
+    .await;
+    let unknown = as_other(
+        "/api/auth/token",
+        as_mallory(format!(
+            "grant_type=authorization_code&code=no-such-code&redirect_uri={REDIRECT_ENC}"
+        )),
+    )
+    .await;
     assert_eq!(foreign["action"], "BAD_REQUEST", "{foreign}");
     assert_eq!(foreign["resultCode"], unknown["resultCode"]);
     // A's code still works, once.
@@ -517,44 +494,26 @@ async fn a_service_cannot_probe_another_services_codes_and_tokens() {
 
     // A's refresh token and access token presented to B: unknown, and left alone.
     let refresh = t["refreshToken"].as_str().unwrap();
-    let foreign = f
-        .server
-        .post(
-            "/api/auth/token",
-            other,
-            as_mallory(format!("grant_type=refresh_token&refresh_token={refresh}")),
-        )
-        .await;
-    let unknown = f
-        .server
-        .post(
-            "/api/auth/token",
-            other,
-            as_mallory("grant_type=refresh_token&refresh_token=no-such-token".into()),
-        )
-        .await;
+    let foreign = as_other(
+        "/api/auth/token",
+        as_mallory(format!("grant_type=refresh_token&refresh_token={refresh}")),
+    )
+    .await;
+    let unknown = as_other(
+        "/api/auth/token",
+        as_mallory("grant_type=refresh_token&refresh_token=no-such-token".into()),
+    )
+    .await;
     assert_eq!(foreign["resultCode"], unknown["resultCode"], "{foreign}");
     let access = t["accessToken"].as_str().unwrap();
-    let probe = f
-        .server
-        .post("/api/auth/introspection", other, json!({"token": access}))
-        .await;
-    let nothing = f
-        .server
-        .post(
-            "/api/auth/introspection",
-            other,
-            json!({"token": "no-such-token"}),
-        )
-        .await;
+    let probe = as_other("/api/auth/introspection", json!({"token": access})).await;
+    let nothing = as_other("/api/auth/introspection", json!({"token": "no-such-token"})).await;
     assert_eq!(probe["resultCode"], nothing["resultCode"], "{probe}");
-    f.server
-        .post(
-            "/api/auth/revocation",
-            other,
-            as_mallory(format!("token={access}")),
-        )
-        .await;
+    as_other(
+        "/api/auth/revocation",
+        as_mallory(format!("token={access}")),
+    )
+    .await;
     assert_eq!(f.introspect(access).await["action"], "OK");
     let refreshed = f
         .token(&format!("grant_type=refresh_token&refresh_token={refresh}"))
