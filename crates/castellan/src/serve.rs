@@ -49,18 +49,18 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "CASTELLAN_HEADER_READ_TIMEOUT_MS",
-        default_value_t = 10_000
+        default_value_t = server::DEFAULT_HEADER_READ_TIMEOUT_MS
     )]
     pub header_read_timeout_ms: u64,
     /// How long (milliseconds) a client may take to send a request's body, from its header on.
-    #[arg(long, env = "CASTELLAN_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "CASTELLAN_BODY_READ_TIMEOUT_MS", default_value_t = server::DEFAULT_BODY_READ_TIMEOUT_MS)]
     pub body_read_timeout_ms: u64,
     /// How long (milliseconds) a connection may stay open with no request in progress.
-    #[arg(long, env = "CASTELLAN_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    #[arg(long, env = "CASTELLAN_IDLE_TIMEOUT_MS", default_value_t = server::DEFAULT_IDLE_TIMEOUT_MS)]
     pub idle_timeout_ms: u64,
     /// On SIGTERM or Ctrl-C: how long (milliseconds) calls in progress may take to finish
     /// before the server exits anyway.
-    #[arg(long, env = "CASTELLAN_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "CASTELLAN_DRAIN_TIMEOUT_MS", default_value_t = server::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
 }
 

@@ -48,15 +48,19 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            drain_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS),
+            body_read_timeout: Duration::from_millis(DEFAULT_BODY_READ_TIMEOUT_MS),
+            idle_timeout: Duration::from_millis(DEFAULT_IDLE_TIMEOUT_MS),
+            drain_timeout: Duration::from_millis(DEFAULT_DRAIN_TIMEOUT_MS),
         }
     }
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_BODY_READ_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 60_000;
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
 
 /// How the serve loop ended.
 #[derive(Debug, PartialEq, Eq)]
